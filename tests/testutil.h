@@ -1,0 +1,25 @@
+/* testutil.h - small helpers shared by the unit tests. */
+#ifndef VG_TESTUTIL_H
+#define VG_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+/* Reads a whole file into a NUL-terminated heap buffer (caller frees);
+ * NULL when it cannot be read. */
+char *vgt_read_file(const char *path, size_t *len);
+/* Writes text to path, creating parent directories. Returns 0 or -1. */
+int vgt_write_file(const char *path, const char *text);
+/* Creates a fresh empty temporary directory and returns its path (static
+ * storage per call site is not kept: caller frees). */
+char *vgt_tempdir(void);
+/* Removes a directory tree (rm -rf). */
+void vgt_rmtree(const char *path);
+/* Runs a shell command, capturing stdout into *out (caller frees) when out
+ * is non-NULL; returns the exit status, or -1. */
+int vgt_run(const char *command, char **out);
+
+#endif
