@@ -39,6 +39,9 @@ struct vg_eval {
   size_t kind_index;
   const char *json;
   bool incomplete; /* a regex limit cut the current rule short */
+  uint64_t *found;       /* prefilter bitmaps, all matchers end to end */
+  uint32_t *scanned_gen; /* per matcher: the record it last scanned */
+  uint32_t gen;          /* the current record */
   struct vg_hit *hits;
   const char **incomplete_ids;
   char number_buf[64];
@@ -66,7 +69,11 @@ vg_eval *vg_eval_new(const vg_ruleset *rs) {
   ev->incomplete_ids =
       calloc(rs->nrules ? rs->nrules : 1, sizeof *ev->incomplete_ids);
   ev->md = pcre2_match_data_create(1, NULL);
-  if (!ev->tokens || !ev->vals || !ev->sel_memo || !ev->macro_memo ||
+  ev->found = calloc(rs->prefilter_words ? rs->prefilter_words : 1,
+                     sizeof *ev->found);
+  ev->scanned_gen =
+      calloc(rs->nprefilters ? rs->nprefilters : 1, sizeof *ev->scanned_gen);
+  if (!ev->found || !ev->scanned_gen || !ev->tokens || !ev->vals || !ev->sel_memo || !ev->macro_memo ||
       !ev->hits || !ev->incomplete_ids || !ev->md) {
     vg_eval_free(ev);
     return NULL;
@@ -85,6 +92,8 @@ void vg_eval_free(vg_eval *ev) {
   free(ev->hits);
   free(ev->incomplete_ids);
   pcre2_match_data_free(ev->md);
+  free(ev->found);
+  free(ev->scanned_gen);
   free(ev);
 }
 
@@ -244,7 +253,21 @@ static bool run_regex(struct vg_eval *ev, const struct test *t,
     subject = v->folded;
     subject_len = v->folded_len;
   }
-  if (k->nliterals) {
+  if (k->prefilter >= 0) {
+    /* One pass of the field's matcher serves every pattern on it. */
+    const struct prefilter *p = &ev->rs->prefilters[k->prefilter];
+    uint64_t *found = ev->found + p->offset;
+    if (ev->scanned_gen[k->prefilter] != ev->gen) {
+      ev->scanned_gen[k->prefilter] = ev->gen;
+      memset(found, 0, p->words * sizeof *found);
+      vg_acm_scan(p->acm, subject, subject_len, found);
+    }
+    bool any = p->mode == PREFILTER_LOWER && (found[0] & 3) != 0;
+    for (size_t i = 0; i < k->nliterals && !any; i++)
+      any = (found[k->literal_ids[i] >> 6] >> (k->literal_ids[i] & 63)) & 1;
+    if (!any)
+      return false;
+  } else if (k->nliterals) {
     const char *hay = subject;
     size_t hay_len = subject_len;
     bool usable = true;
@@ -822,6 +845,12 @@ static int prepare(struct vg_eval *ev, const char *json, size_t len,
   const struct vg_ruleset *rs = ev->rs;
   vg_arena_reset(&ev->arena);
   ev->json = json;
+  if (++ev->gen == 0) {
+    /* Wrapped: forget every scan so none is mistaken for this record's. */
+    memset(ev->scanned_gen, 0,
+           (rs->nprefilters ? rs->nprefilters : 1) * sizeof *ev->scanned_gen);
+    ev->gen = 1;
+  }
   struct vg_json_error jerr;
   if (vg_json_scan(rs->trie, json, len, ev->tokens, &jerr) != VG_OK) {
     if (strstr(jerr.message, "UTF-8"))

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "acm.h"
 #include "arena.h"
 #include "fold.h"
 #include "json.h"
@@ -73,6 +74,30 @@ struct konst {
   size_t *literal_lens;
   size_t nliterals;
   bool literal_caseless;
+  /* The same literals as ids in a shared matcher over the field (-1 when
+   * the field is a list: elements are searched one by one). */
+  int prefilter;
+  uint32_t *literal_ids;
+};
+
+/* One multi-literal matcher per (kind, field, how the value is read). */
+enum prefilter_mode { PREFILTER_RAW, PREFILTER_LOWER, PREFILTER_FOLDED };
+
+/* In PREFILTER_LOWER matchers these literal ids are KELVIN SIGN and LONG
+ * S: both match ASCII letters caselessly, so when they occur an ASCII
+ * search proves nothing and the pattern runs. */
+#define PREFILTER_UNSAFE_IDS 2
+
+struct prefilter {
+  size_t kind;
+  int field;
+  enum prefilter_mode mode;
+  struct vg_acm *acm;
+  size_t words;  /* bitmap words */
+  size_t offset; /* where its bitmap starts in the evaluator's */
+  const char **lits;
+  size_t *lens;
+  size_t nlits, cap;
 };
 
 struct list_def;
@@ -178,6 +203,9 @@ struct vg_ruleset {
   struct vg_ydoc *docs; /* every YAML file read, kept for tests/messages */
   size_t ndocs;
   pcre2_match_context *match_ctx;
+  struct prefilter *prefilters;
+  size_t nprefilters;
+  size_t prefilter_words;
   pcre2_code **codes; /* every compiled pattern, freed with the set */
   size_t ncodes, codes_cap;
   size_t max_fields;
@@ -218,6 +246,10 @@ struct vg__buf {
 int vg__buf_append(struct vg__buf *b, const char *s, size_t len);
 int vg__ynode_to_json(const struct vg_ynode *node, struct vg__buf *buf,
                       bool sort_keys);
+
+/* Builds the prefilter matchers from the compiled regexes. */
+int vg__prefilters_build(struct vg_ruleset *rs);
+void vg__prefilters_free(struct vg_ruleset *rs);
 
 /* Levenshtein distance, capped (for suggestions). */
 size_t vg__edit_distance(const char *a, const char *b, size_t cap);

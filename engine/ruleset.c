@@ -475,6 +475,7 @@ static int compile_regex(struct loader *L, const char *file,
   if (rc != VG_OK)
     return rc;
   k->literal_caseless = (mods & MOD_I) != 0;
+  k->prefilter = -1;
   if (k->nliterals == 0)
     warn_at(L, file, v->line, v->col, "regex-no-literal",
             "regular expression for '%s' has no literal text: it runs on "
@@ -1363,6 +1364,7 @@ void vg_ruleset_free(vg_ruleset *rs) {
     free(rs->lists[i].items);
     free(rs->lists[i].item_lens);
   }
+  vg__prefilters_free(rs);
   for (size_t i = 0; i < rs->ncodes; i++)
     pcre2_code_free(rs->codes[i]);
   free(rs->codes);
@@ -1503,7 +1505,8 @@ int vg_ruleset_load(const char *dir, const struct vg_config *cfg,
     rc = VG_EINVAL;
     goto fail;
   }
-  if ((rc = index_kinds(rs)) != VG_OK)
+  if ((rc = index_kinds(rs)) != VG_OK ||
+      (rc = vg__prefilters_build(rs)) != VG_OK)
     goto fail;
   for (size_t i = 0; i < files.n; i++)
     free(files.paths[i]);
