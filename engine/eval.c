@@ -262,12 +262,22 @@ static bool run_regex(struct vg_eval *ev, const struct test *t,
       memset(found, 0, p->words * sizeof *found);
       vg_acm_scan(p->acm, subject, subject_len, found);
     }
-    bool any = p->mode == PREFILTER_LOWER && (found[0] & 3) != 0;
-    for (size_t i = 0; i < k->nliterals && !any; i++)
-      any = (found[k->literal_ids[i] >> 6] >> (k->literal_ids[i] & 63)) & 1;
-    if (!any)
-      return false;
-  } else if (k->nliterals) {
+    if (!(p->mode == PREFILTER_LOWER && (found[0] & 3) != 0)) {
+      /* Every set needs one of its literals. */
+      size_t i = 0;
+      for (size_t set = 0; set < k->lits.nsets; set++) {
+        bool any = false;
+        for (; i < k->lits.set_ends[set]; i++)
+          if ((found[k->literal_ids[i] >> 6] >> (k->literal_ids[i] & 63)) & 1) {
+            any = true;
+            i = k->lits.set_ends[set];
+            break;
+          }
+        if (!any)
+          return false;
+      }
+    }
+  } else if (k->lits.nsets) {
     const char *hay = subject;
     size_t hay_len = subject_len;
     bool usable = true;
@@ -277,11 +287,14 @@ static bool run_regex(struct vg_eval *ev, const struct test *t,
       hay = v->lower;
       usable = !v->lower_unsafe;
     }
-    if (usable) {
-      bool found = false;
-      for (size_t i = 0; i < k->nliterals && !found; i++)
-        found = memmem(hay, hay_len, k->literals[i], k->literal_lens[i]) != NULL;
-      if (!found)
+    size_t i = 0;
+    for (size_t set = 0; usable && set < k->lits.nsets; set++) {
+      bool any = false;
+      for (; i < k->lits.set_ends[set]; i++)
+        if (!any && memmem(hay, hay_len, k->lits.literals[i],
+                           k->lits.lens[i]) != NULL)
+          any = true;
+      if (!any)
         return false;
     }
   }

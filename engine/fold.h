@@ -81,7 +81,6 @@ struct vg_strset *vg_strset_new(const char *const *items, const size_t *lens,
                                 size_t n);
 void vg_strset_free(struct vg_strset *set);
 /* True when s[0..len) is in the set. Allocates nothing. */
-bool vg_strset_contains(const struct vg_strset *set, const char *s,
-                        size_t len);
+bool vg_strset_contains(const struct vg_strset *set, const char *s, size_t len);
 
 #endif

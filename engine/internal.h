@@ -15,6 +15,7 @@
 #include "fold.h"
 #include "json.h"
 #include "vigia.h"
+#include "regex.h"
 #include "ydoc.h"
 
 /* ------------------------------------------------------------- schemas */
@@ -68,11 +69,9 @@ struct konst {
   int64_t time; /* date or datetime, microseconds */
   bool boolean;
   pcre2_code *re;
-  /* Prefilter: the regex can only match when one of these literals occurs
-   * (in the lower-cased value when caseless). None: always run it. */
-  const char **literals;
-  size_t *literal_lens;
-  size_t nliterals;
+  /* Prefilter: the regex can only match when the value holds, for every
+   * set, one of its literals (see regex.h). No sets: always run it. */
+  struct vg_regex_literals lits;
   bool literal_caseless;
   /* The same literals as ids in a shared matcher over the field (-1 when
    * the field is a list: elements are searched one by one). */

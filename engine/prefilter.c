@@ -58,7 +58,7 @@ static int add_selection(struct vg_ruleset *rs, size_t kind,
       continue;
     for (size_t v = 0; v < test->nvalues; v++) {
       struct konst *c = &test->values[v];
-      if (!c->nliterals)
+      if (!c->lits.nsets)
         continue;
       enum prefilter_mode mode = test->fold_re           ? PREFILTER_FOLDED
                                  : c->literal_caseless ? PREFILTER_LOWER
@@ -71,11 +71,11 @@ static int add_selection(struct vg_ruleset *rs, size_t kind,
            literal_id(p, "\xC5\xBF", 2) < 0))
         return VG_ENOMEM;
       c->literal_ids =
-          vg_arena_alloc(&rs->arena, c->nliterals * sizeof *c->literal_ids);
+          vg_arena_alloc(&rs->arena, c->lits.count * sizeof *c->literal_ids);
       if (!c->literal_ids)
         return VG_ENOMEM;
-      for (size_t i = 0; i < c->nliterals; i++) {
-        long id = literal_id(p, c->literals[i], c->literal_lens[i]);
+      for (size_t i = 0; i < c->lits.count; i++) {
+        long id = literal_id(p, c->lits.literals[i], c->lits.lens[i]);
         if (id < 0)
           return VG_ENOMEM;
         c->literal_ids[i] = (uint32_t)id;

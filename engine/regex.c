@@ -21,24 +21,39 @@ struct litset {
   char lits[MAX_LITS][MAX_LIT];
 };
 
-/* How good a set is as a filter: its shortest literal, then fewer. */
+/* How selective a literal is: spaces and punctuation occur everywhere,
+ * letters and digits less so. */
+static size_t weight(const char *s, size_t n) {
+  size_t w = 0;
+  for (size_t i = 0; i < n; i++)
+    w += isalnum((unsigned char)s[i]) || (unsigned char)s[i] >= 0x80;
+  return w;
+}
+
+static size_t min_weight(const struct litset *a) {
+  size_t m = SIZE_MAX;
+  for (size_t i = 0; i < a->n; i++) {
+    size_t w = weight(a->lits[i], a->lens[i]);
+    m = w < m ? w : m;
+  }
+  return m;
+}
+
+/* How good a set is as a filter: its least selective literal, then fewer
+ * literals. */
 static bool better(const struct litset *a, const struct litset *b) {
   if (b->n == 0)
     return a->n > 0;
   if (a->n == 0)
     return false;
-  size_t amin = SIZE_MAX, bmin = SIZE_MAX;
-  for (size_t i = 0; i < a->n; i++)
-    amin = a->lens[i] < amin ? a->lens[i] : amin;
-  for (size_t i = 0; i < b->n; i++)
-    bmin = b->lens[i] < bmin ? b->lens[i] : bmin;
-  /* Beyond four bytes a literal is selective enough; then fewer wins. */
-  size_t ca = amin > 4 ? 4 : amin, cb = bmin > 4 ? 4 : bmin;
+  size_t wa = min_weight(a), wb = min_weight(b);
+  /* Beyond six letters a literal is selective enough; then fewer wins. */
+  size_t ca = wa > 6 ? 6 : wa, cb = wb > 6 ? 6 : wb;
   if (ca != cb)
     return ca > cb;
   if (a->n != b->n)
     return a->n < b->n;
-  return amin > bmin;
+  return wa > wb;
 }
 
 /* End of the group opened at p[i] == '(' (index of its ')'), or len. */
@@ -100,8 +115,25 @@ static bool skip_quantifier(const char *p, size_t len, size_t *i,
 
 static bool alternatives(const char *p, size_t len, struct litset *out);
 
-/* The best required literal set of a sequence without top-level '|'. */
-static bool sequence(const char *p, size_t len, struct litset *best) {
+/* Every required set of a sequence, when the caller wants them all. */
+#define MAX_SETS 8
+struct setlist {
+  size_t n;
+  struct litset sets[MAX_SETS];
+};
+
+static void offer(struct litset *best, struct setlist *all,
+                  const struct litset *candidate) {
+  if (better(candidate, best))
+    *best = *candidate;
+  if (all && all->n < MAX_SETS)
+    all->sets[all->n++] = *candidate;
+}
+
+/* The best required literal set of a sequence without top-level '|' (and,
+ * when all is not NULL, every required set it found). */
+static bool sequence(const char *p, size_t len, struct litset *best,
+                     struct setlist *all) {
   struct litset run_set;
   char run[MAX_LIT];
   size_t run_len = 0;
@@ -112,8 +144,7 @@ static bool sequence(const char *p, size_t len, struct litset *best) {
       run_set.n = 1;                                                           \
       run_set.lens[0] = run_len;                                               \
       memcpy(run_set.lits[0], run, run_len);                                   \
-      if (better(&run_set, best))                                              \
-        *best = run_set;                                                       \
+      offer(best, all, &run_set);                                              \
       run_len = 0;                                                             \
     }                                                                          \
   } while (0)
@@ -177,8 +208,8 @@ static bool sequence(const char *p, size_t len, struct litset *best) {
       bool optional = skip_quantifier(p, len, &i, &present);
       struct litset group;
       if (capturing_or_plain && !optional &&
-          alternatives(p + inner, end - inner, &group) && better(&group, best))
-        *best = group;
+          alternatives(p + inner, end - inner, &group))
+        offer(best, all, &group);
       continue;
     } else if (c == '.' || c == '^' || c == '$' || c == ')' || c == '|') {
       FLUSH();
@@ -247,7 +278,8 @@ static bool alternatives(const char *p, size_t len, struct litset *out) {
         continue;
     }
     struct litset alt;
-    if (!sequence(p + start, i - start, &alt) || out->n + alt.n > MAX_LITS)
+    if (!sequence(p + start, i - start, &alt, NULL) ||
+        out->n + alt.n > MAX_LITS)
       return false;
     for (size_t j = 0; j < alt.n; j++) {
       out->lens[out->n] = alt.lens[j];
@@ -259,12 +291,75 @@ static bool alternatives(const char *p, size_t len, struct litset *out) {
   return out->n > 0;
 }
 
+/* Converts a literal to the form the value is searched in. Returns its
+ * length, 0 when nothing of it can be relied on. */
+static size_t search_form(const char *run, size_t n, bool caseless,
+                          bool folded, char *out, size_t cap) {
+  if (folded) {
+    /* The pattern runs on the folded value: fold the literal alike. */
+    size_t len = vg_fold(run, n, out, cap);
+    return len <= cap ? len : 0;
+  }
+  if (caseless) {
+    /* Caseless: the value is searched ASCII-case-insensitively, so only
+     * the longest ASCII stretch of the literal can be relied on. */
+    size_t best_at = 0, best_n = 0, at = 0;
+    for (size_t j = 0; j <= n; j++) {
+      if (j == n || (unsigned char)run[j] >= 0x80) {
+        if (j - at > best_n) {
+          best_n = j - at;
+          best_at = at;
+        }
+        at = j + 1;
+      }
+    }
+    if (best_n > cap)
+      return 0;
+    for (size_t j = 0; j < best_n; j++)
+      out[j] = (char)tolower((unsigned char)run[best_at + j]);
+    return best_n;
+  }
+  if (n > cap)
+    return 0;
+  memcpy(out, run, n);
+  return n;
+}
+
+static size_t top_alternatives(const char *p, size_t len) {
+  size_t n = 1;
+  int depth = 0;
+  bool in_class = false;
+  for (size_t i = 0; i < len; i++) {
+    if (p[i] == '\\') {
+      i++;
+      continue;
+    }
+    if (in_class) {
+      if (p[i] == ']')
+        in_class = false;
+      continue;
+    }
+    if (p[i] == '[') {
+      in_class = true;
+      if (i + 1 < len && p[i + 1] == '^')
+        i++;
+      if (i + 1 < len && p[i + 1] == ']')
+        i++;
+    } else if (p[i] == '(') {
+      depth++;
+    } else if (p[i] == ')') {
+      depth--;
+    } else if (p[i] == '|' && depth == 0) {
+      n++;
+    }
+  }
+  return n;
+}
+
 int vg__regex_literals(struct vg_arena *arena, const char *pattern,
                        size_t len, bool caseless, bool folded,
-                       const char ***out, size_t **out_lens, size_t *count) {
-  *out = NULL;
-  *out_lens = NULL;
-  *count = 0;
+                       struct vg_regex_literals *out) {
+  memset(out, 0, sizeof *out);
   /* Inline options and backreferences change what a literal means: such
    * patterns always run. */
   for (size_t i = 0; i + 1 < len; i++) {
@@ -279,65 +374,67 @@ int vg__regex_literals(struct vg_arena *arena, const char *pattern,
          pattern[i + 2] == '^'))
       return VG_OK;
   }
-  struct litset *s = malloc(sizeof *s);
-  if (!s)
+  struct setlist *all = malloc(sizeof *all);
+  if (!all)
     return VG_ENOMEM;
+  all->n = 0;
   int rc = VG_OK;
-  if (!alternatives(pattern, len, s))
+  if (top_alternatives(pattern, len) == 1) {
+    /* One alternative: every required set must be there, so all of them
+     * filter together. */
+    struct litset best;
+    sequence(pattern, len, &best, all);
+  } else if (alternatives(pattern, len, &all->sets[0])) {
+    all->n = 1;
+  }
+  size_t total = 0;
+  for (size_t i = 0; i < all->n; i++)
+    total += all->sets[i].n;
+  if (total == 0)
     goto done;
-  const char **lits = vg_arena_alloc(arena, s->n * sizeof *lits);
-  size_t *lens = vg_arena_alloc(arena, s->n * sizeof *lens);
-  if (!lits || !lens) {
+  const char **lits = vg_arena_alloc(arena, total * sizeof *lits);
+  size_t *lens = vg_arena_alloc(arena, total * sizeof *lens);
+  size_t *ends = vg_arena_alloc(arena, all->n * sizeof *ends);
+  if (!lits || !lens || !ends) {
     rc = VG_ENOMEM;
     goto done;
   }
-  for (size_t a = 0; a < s->n; a++) {
-    const char *run = s->lits[a];
-    size_t n = s->lens[a];
-    char *lit;
-    size_t lit_len;
-    if (folded) {
-      /* The pattern runs on the folded value: fold the literal alike. */
-      char tmp[1024];
-      lit_len = vg_fold(run, n, tmp, sizeof tmp);
-      if (lit_len == 0 || lit_len > sizeof tmp)
-        goto done;
-      lit = vg_arena_strndup(arena, tmp, lit_len);
-    } else if (caseless) {
-      /* Caseless: the value is searched ASCII-lower-cased, so only the
-       * longest ASCII stretch of the literal can be relied on. */
-      size_t best_at = 0, best_n = 0, at = 0;
-      for (size_t j = 0; j <= n; j++) {
-        if (j == n || (unsigned char)run[j] >= 0x80) {
-          if (j - at > best_n) {
-            best_n = j - at;
-            best_at = at;
-          }
-          at = j + 1;
-        }
+  size_t n = 0, nsets = 0;
+  for (size_t si = 0; si < all->n; si++) {
+    const struct litset *set = &all->sets[si];
+    size_t first = n;
+    bool usable = true;
+    for (size_t a = 0; a < set->n && usable; a++) {
+      char form[1024];
+      size_t flen = search_form(set->lits[a], set->lens[a], caseless, folded,
+                                form, sizeof form);
+      if (flen == 0) {
+        usable = false; /* a set with an unusable literal filters nothing */
+        break;
       }
-      if (best_n == 0)
+      char *lit = vg_arena_strndup(arena, form, flen);
+      if (!lit) {
+        rc = VG_ENOMEM;
         goto done;
-      lit = vg_arena_strndup(arena, run + best_at, best_n);
-      if (lit)
-        for (size_t j = 0; j < best_n; j++)
-          lit[j] = (char)tolower((unsigned char)lit[j]);
-      lit_len = best_n;
-    } else {
-      lit_len = n;
-      lit = vg_arena_strndup(arena, run, n);
+      }
+      lits[n] = lit;
+      lens[n] = flen;
+      n++;
     }
-    if (!lit) {
-      rc = VG_ENOMEM;
-      goto done;
+    if (!usable) {
+      n = first;
+      continue;
     }
-    lits[a] = lit;
-    lens[a] = lit_len;
+    ends[nsets++] = n;
   }
-  *out = lits;
-  *out_lens = lens;
-  *count = s->n;
+  if (nsets == 0)
+    goto done;
+  out->literals = lits;
+  out->lens = lens;
+  out->count = n;
+  out->set_ends = ends;
+  out->nsets = nsets;
 done:
-  free(s);
+  free(all);
   return rc;
 }

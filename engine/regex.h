@@ -8,15 +8,22 @@
 
 #include "arena.h"
 
-/* Finds, for each top-level alternative of pattern, a literal that every
- * match of that alternative contains. On success with *count > 0, a value
- * the pattern matches contains at least one of the literals: as written
- * when case-sensitive; ASCII-lower-cased and ASCII-only when caseless (to
- * be searched in the ASCII-lower-cased value); folded with vg_fold when
- * folded (to be searched in the folded value). *count == 0 means no prefilter
- * is possible. Returns 0 or VG_ENOMEM; strings live in arena. */
+/* What a value must contain for a pattern to match: every set (a
+ * conjunction), at least one literal of each set (a disjunction). Literals
+ * are as written when case-sensitive; ASCII-lower-cased and ASCII-only
+ * when caseless (searched ASCII-case-insensitively); folded with vg_fold
+ * when folded (searched in the folded value). */
+struct vg_regex_literals {
+  const char **literals;
+  size_t *lens;
+  size_t count;
+  size_t *set_ends; /* set i is literals [set_ends[i-1], set_ends[i]) */
+  size_t nsets;     /* 0: no prefilter is possible; always run */
+};
+
+/* Analyses pattern. Returns 0 or VG_ENOMEM; arrays live in arena. */
 int vg__regex_literals(struct vg_arena *arena, const char *pattern,
                        size_t len, bool caseless, bool folded,
-                       const char ***out, size_t **out_lens, size_t *count);
+                       struct vg_regex_literals *out);
 
 #endif

@@ -471,12 +471,12 @@ static int compile_regex(struct loader *L, const char *file,
   pcre2_jit_compile(k->re, PCRE2_JIT_COMPLETE);
   int rc = vg__regex_literals(&L->rs->arena, v->str, v->len,
                               (mods & MOD_I) != 0, (mods & MOD_FOLD) != 0,
-                              &k->literals, &k->literal_lens, &k->nliterals);
+                              &k->lits);
   if (rc != VG_OK)
     return rc;
   k->literal_caseless = (mods & MOD_I) != 0;
   k->prefilter = -1;
-  if (k->nliterals == 0)
+  if (k->lits.nsets == 0)
     warn_at(L, file, v->line, v->col, "regex-no-literal",
             "regular expression for '%s' has no literal text: it runs on "
             "every record",
