@@ -29,6 +29,10 @@ struct screen {
   vg_ruleset *rs;
   vg_eval *ev;
   vg_store *store; /* NULL with --dry-run */
+  vg_store *state_store;         /* --dry-run: the database, read only */
+  struct vg_corr_state *state;   /* correlation state, when rules need it */
+  struct vg_corr_state *overlay; /* --dry-run: reads state, writes memory */
+  int64_t newest;                /* latest observed_at seen, for eviction */
   bool dry_run, emit;
   struct vg_jsonw out;
   struct vg_result_style style;
@@ -139,11 +143,23 @@ static void show_progress(struct screen *s, bool final) {
 
 /* --------------------------------------------------------- screening */
 
+/* Correlation state older than the longest window before the newest
+ * observation can never count again. */
+static int evict_state(struct screen *s) {
+  int64_t window = vg_ruleset_max_window(s->rs);
+  struct vg_corr_state *st = s->overlay ? s->overlay : s->state;
+  if (!st || !window || !s->newest)
+    return VG_OK;
+  return st->evict(st, s->newest - window);
+}
+
 static int commit_batch(struct screen *s) {
   if (!s->store || s->in_batch == 0)
     return VG_OK;
   s->in_batch = 0;
-  int rc = vg_store_batch_commit(s->store);
+  int rc = evict_state(s);
+  if (rc == VG_OK)
+    rc = vg_store_batch_commit(s->store);
   if (rc == VG_OK)
     rc = vg_store_batch_begin(s->store);
   return rc;
@@ -178,6 +194,8 @@ static int screen_record(struct screen *s, const char *file,
                         item->json, item->json_len, false);
   }
   int64_t case_id = 0;
+  if (res.observed_at > s->newest)
+    s->newest = res.observed_at;
   if (s->store) {
     struct vg_ingest_outcome outcome;
     rc = vg_store_ingest(s->store, s->rs, s->ev, &res, item->json,
@@ -286,6 +304,43 @@ static int screen_file(struct screen *s, const char *path,
   return rc;
 }
 
+/* Correlation rules need state: the store's, or with --dry-run the
+ * store's read only (none when the database does not exist, which is then
+ * not created) under a layer in memory. */
+static int open_state(struct screen *s) {
+  int rc;
+  if (s->store) {
+    rc = vg_store_corr_state(s->store, true, &s->state);
+    if (rc != VG_OK) {
+      vg_cli_error("cannot use the correlation state in '%s': %s",
+                   s->cli->db_path, vg_store_errmsg(s->store));
+      return rc;
+    }
+    vg_eval_set_state(s->ev, s->state);
+    return VG_OK;
+  }
+  char err[256] = "";
+  rc = vg_store_open(s->cli->db_path, false, &s->state_store, err, sizeof err);
+  if (rc == VG_OK) {
+    rc = vg_store_corr_state(s->state_store, false, &s->state);
+    if (rc != VG_OK) {
+      vg_cli_error("cannot read the correlation state in '%s': %s",
+                   s->cli->db_path, vg_store_errmsg(s->state_store));
+      return rc;
+    }
+  } else if (rc != VG_ENOTFOUND) {
+    vg_cli_error("cannot open the database '%s': %s", s->cli->db_path, err);
+    return rc;
+  }
+  s->overlay = vg_corr_overlay_new(s->state);
+  if (!s->overlay) {
+    vg_cli_error("out of memory");
+    return VG_ENOMEM;
+  }
+  vg_eval_set_state(s->ev, s->overlay);
+  return VG_OK;
+}
+
 static void print_summary(const struct screen *s) {
   if (s->cli->json) {
     fprintf(stderr,
@@ -366,6 +421,8 @@ int vg_cmd_screen(struct vg_cli *cli, size_t nwords, const char **words) {
       goto done;
     }
   }
+  if (vg_ruleset_max_window(s.rs) > 0 && open_state(&s) != VG_OK)
+    goto done;
   static char outbuf[1 << 20];
   setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
   s.progress = cli->stderr_tty;
@@ -398,6 +455,9 @@ int vg_cmd_screen(struct vg_cli *cli, size_t nwords, const char **words) {
            : s.n.rejected ? VG_EXIT_REJECTS
                           : VG_EXIT_OK;
 done:
+  vg_corr_state_free(s.overlay);
+  vg_corr_state_free(s.state);
+  vg_store_close(s.state_store);
   vg_store_close(s.store);
   vg_jsonw_close(&s.out);
   vg_eval_free(s.ev);

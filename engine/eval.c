@@ -42,6 +42,7 @@ struct vg_eval {
   uint64_t *found;       /* prefilter bitmaps, all matchers end to end */
   uint32_t *scanned_gen; /* per matcher: the record it last scanned */
   uint32_t gen;          /* the current record */
+  struct vg_corr_state *state;
   struct vg_hit *hits;
   const char **incomplete_ids;
   char number_buf[64];
@@ -938,8 +939,251 @@ static int prepare(struct vg_eval *ev, const char *json, size_t len,
   return VG_OK;
 }
 
+void vg_eval_set_state(vg_eval *ev, struct vg_corr_state *state) {
+  ev->state = state;
+}
+
+/* A key or counted value as correlation compares it: phones on their
+ * digits, everything else folded (so e-mail addresses lower-cased). */
+static bool corr_text(struct vg_eval *ev, struct val *v, const char **s,
+                      size_t *len) {
+  if (!v->present || v->type == VG_TYPE_LIST)
+    return false;
+  if (v->type == VG_TYPE_STRING || v->type == VG_TYPE_TEXT ||
+      v->type == VG_TYPE_PHONE) {
+    if (!ensure_folded(ev, v))
+      return false;
+    *s = v->folded;
+    *len = v->folded_len;
+  } else {
+    *s = v->s;
+    *len = v->len;
+  }
+  return *len > 0;
+}
+
+/* What one scan of the state found. */
+struct corr_tally {
+  struct vg_eval *ev;
+  const struct rule *rule;
+  const char *self_source, *self_id;
+  size_t self_source_len, self_id_len;
+  size_t records; /* distinct identities */
+  struct vg__buf related;
+  size_t nrelated;
+  /* distinct values and kinds seen, as short lists */
+  const char **values;
+  size_t *value_lens;
+  size_t nvalues, values_cap;
+  bool kinds_seen[64];
+  bool failed;
+};
+
+#define MAX_RELATED 50
+
+static int tally(const struct vg_corr_entry *e, void *arg) {
+  struct corr_tally *t = arg;
+  t->records++;
+  bool self = e->source_len == t->self_source_len &&
+              e->id_len == t->self_id_len &&
+              !memcmp(e->source, t->self_source, e->source_len) &&
+              !memcmp(e->id, t->self_id, e->id_len);
+  for (size_t k = 0; k < t->ev->rs->nkinds && k < 64; k++)
+    if (!strcmp(t->ev->rs->kinds[k].name, e->kind))
+      t->kinds_seen[k] = true;
+  if (t->rule->corr->type == CORR_DISTINCT && e->value_len) {
+    bool seen = false;
+    for (size_t i = 0; i < t->nvalues && !seen; i++)
+      seen = t->value_lens[i] == e->value_len &&
+             !memcmp(t->values[i], e->value, e->value_len);
+    if (!seen) {
+      if (t->nvalues == t->values_cap) {
+        size_t cap = t->values_cap ? t->values_cap * 2 : 16;
+        const char **v = vg_arena_alloc(&t->ev->arena, cap * sizeof *v);
+        size_t *l = vg_arena_alloc(&t->ev->arena, cap * sizeof *l);
+        if (!v || !l) {
+          t->failed = true;
+          return VG_ENOMEM;
+        }
+        if (t->nvalues) {
+          memcpy(v, t->values, t->nvalues * sizeof *v);
+          memcpy(l, t->value_lens, t->nvalues * sizeof *l);
+        }
+        t->values = v;
+        t->value_lens = l;
+        t->values_cap = cap;
+      }
+      char *copy = vg_arena_strndup(&t->ev->arena, e->value, e->value_len);
+      if (!copy) {
+        t->failed = true;
+        return VG_ENOMEM;
+      }
+      t->values[t->nvalues] = copy;
+      t->value_lens[t->nvalues++] = e->value_len;
+    }
+  }
+  if (!self && t->nrelated < MAX_RELATED) {
+    char when[40];
+    vg_format_datetime(e->time, when, sizeof when);
+    struct vg__buf *b = &t->related;
+    int rc = vg__buf_append(b, t->nrelated ? ",{\"source\":" : "[{\"source\":",
+                            11);
+    if (rc == VG_OK)
+      rc = vg__buf_json_string(b, e->source, e->source_len);
+    if (rc == VG_OK)
+      rc = vg__buf_append(b, ",\"id\":", 6);
+    if (rc == VG_OK)
+      rc = vg__buf_json_string(b, e->id, e->id_len);
+    if (rc == VG_OK)
+      rc = vg__buf_append(b, ",\"kind\":", 8);
+    if (rc == VG_OK)
+      rc = vg__buf_json_string(b, e->kind, strlen(e->kind));
+    if (rc == VG_OK)
+      rc = vg__buf_append(b, ",\"observed_at\":", 15);
+    if (rc == VG_OK)
+      rc = vg__buf_json_string(b, when, strlen(when));
+    if (rc == VG_OK)
+      rc = vg__buf_append(b, "}", 1);
+    if (rc != VG_OK) {
+      t->failed = true;
+      return rc;
+    }
+    t->nrelated++;
+  }
+  return VG_OK;
+}
+
+static int add_hit(struct vg_eval *ev, size_t ri, struct vg_result *res,
+                   struct vg_evidence *evidence, size_t nevidence);
+
+/* A correlation rule on the current record: counted when its condition (if
+ * any) holds and it has a key; fires when the records sharing the key in
+ * the window, this one included, cross the bound. */
+static int run_correlation(struct vg_eval *ev, size_t ri,
+                          struct vg_result *res) {
+  const struct rule *r = &ev->rs->rules[ri];
+  const struct correlation *corr = r->corr;
+  const struct corr_key *key = NULL;
+  for (size_t i = 0; i < corr->nkeys; i++)
+    if (corr->keys[i].kind == ev->kind_index)
+      key = &corr->keys[i];
+  if (!key)
+    return VG_OK;
+  if (r->cond) {
+    memset(ev->sel_memo, -1, r->nsels);
+    ev->incomplete = false;
+    bool holds = cond_holds(ev, r, r->cond);
+    if (ev->incomplete)
+      ev->incomplete_ids[res->nincomplete++] = r->id;
+    if (!holds)
+      return VG_OK;
+  }
+  const char *kv, *value = "";
+  size_t kv_len, value_len = 0;
+  struct val *keyval = &ev->vals[key->field];
+  if (!corr_text(ev, keyval, &kv, &kv_len))
+    return VG_OK;
+  if (key->value_field >= 0 &&
+      !corr_text(ev, &ev->vals[key->value_field], &value, &value_len)) {
+    value = "";
+    value_len = 0;
+  }
+  struct val *src = &ev->vals[FIELD_SOURCE], *id = &ev->vals[FIELD_ID];
+  struct vg_corr_entry self = {.kind = ev->kind->name,
+                               .source = src->s,
+                               .source_len = src->len,
+                               .id = id->s,
+                               .id_len = id->len,
+                               .time = ev->vals[FIELD_OBSERVED_AT].time,
+                               .value = value,
+                               .value_len = value_len};
+  struct corr_tally t = {.ev = ev,
+                         .rule = r,
+                         .self_source = src->s,
+                         .self_source_len = src->len,
+                         .self_id = id->s,
+                         .self_id_len = id->len};
+  int rc;
+  if (ev->state) {
+    rc = ev->state->put(ev->state, r->id, kv, kv_len, &self);
+    if (rc == VG_OK)
+      rc = ev->state->scan(ev->state, r->id, kv, kv_len,
+                           self.time - corr->window, self.time, tally, &t);
+  } else {
+    rc = tally(&self, &t);
+  }
+  if (rc != VG_OK || t.failed) {
+    free(t.related.data);
+    return rc != VG_OK ? rc : VG_ENOMEM;
+  }
+  bool fires = false;
+  switch (corr->type) {
+  case CORR_COUNT:
+    fires = t.records >= corr->gte;
+    break;
+  case CORR_DISTINCT:
+    fires = t.nvalues >= corr->gte;
+    break;
+  case CORR_KINDS:
+    fires = true;
+    for (size_t i = 0; i < corr->nkeys; i++)
+      fires &= corr->keys[i].kind < 64 && t.kinds_seen[corr->keys[i].kind];
+    break;
+  }
+  if (!fires) {
+    free(t.related.data);
+    return VG_OK;
+  }
+  if (vg__buf_append(&t.related, t.nrelated ? "]" : "[]", t.nrelated ? 1 : 2) !=
+      VG_OK) {
+    free(t.related.data);
+    return VG_ENOMEM;
+  }
+  struct evidence_list list = {0};
+  if (r->cond) {
+    uint8_t done[256] = {0};
+    uint8_t *marks = r->nsels <= sizeof done
+                         ? done
+                         : vg_arena_calloc(&ev->arena, r->nsels, 1);
+    if (!marks || explain_cond(ev, r, r->cond, false, &list, marks) != VG_OK) {
+      free(t.related.data);
+      return VG_ENOMEM;
+    }
+  }
+  struct explain x = {.value = keyval, .span_start = -1, .span_end = -1};
+  rc = add_evidence(ev, &list, "correlate", &ev->kind->fields[key->field], &x);
+  if (rc == VG_OK) {
+    struct vg_evidence *e = &list.items[list.n - 1];
+    e->related = vg_arena_strndup(&ev->arena, t.related.data, t.related.len);
+    if (!e->related)
+      rc = VG_ENOMEM;
+  }
+  free(t.related.data);
+  if (rc != VG_OK)
+    return rc;
+  return add_hit(ev, ri, res, list.items, list.n);
+}
+
+static int add_hit(struct vg_eval *ev, size_t ri, struct vg_result *res,
+                   struct vg_evidence *evidence, size_t nevidence) {
+  const struct rule *r = &ev->rs->rules[ri];
+  struct vg_hit *h = &ev->hits[res->nhits++];
+  h->rule = ri;
+  h->rule_id = r->id;
+  h->title = r->title;
+  h->digest = r->digest;
+  h->route = r->route ? r->route : ev->kind->route;
+  h->score = r->score;
+  h->evidence = evidence;
+  h->nevidence = nevidence;
+  res->score += r->score;
+  return VG_OK;
+}
+
 static int run_rule(struct vg_eval *ev, size_t ri, struct vg_result *res) {
   const struct rule *r = &ev->rs->rules[ri];
+  if (r->corr)
+    return run_correlation(ev, ri, res);
   memset(ev->sel_memo, -1, r->nsels);
   ev->incomplete = false;
   bool fired = cond_holds(ev, r, r->cond);
@@ -958,17 +1202,7 @@ static int run_rule(struct vg_eval *ev, size_t ri, struct vg_result *res) {
   int rc = explain_cond(ev, r, r->cond, false, &list, marks);
   if (rc != VG_OK)
     return rc;
-  struct vg_hit *h = &ev->hits[res->nhits++];
-  h->rule = ri;
-  h->rule_id = r->id;
-  h->title = r->title;
-  h->digest = r->digest;
-  h->route = r->route;
-  h->score = r->score;
-  h->evidence = list.items;
-  h->nevidence = list.n;
-  res->score += r->score;
-  return VG_OK;
+  return add_hit(ev, ri, res, list.items, list.n);
 }
 
 static int evaluate(struct vg_eval *ev, const char *json, size_t len,
@@ -986,7 +1220,7 @@ static int evaluate(struct vg_eval *ev, const char *json, size_t len,
   res->hits = ev->hits;
   res->incomplete = ev->incomplete_ids;
   if (only_rule >= 0) {
-    if (ev->rs->rules[only_rule].kind == ev->kind_index)
+    if (vg__rule_screens_kind(&ev->rs->rules[only_rule], ev->kind_index))
       rc = run_rule(ev, (size_t)only_rule, res);
   } else {
     for (size_t i = 0; i < k->nrules && rc == VG_OK; i++)

@@ -168,6 +168,23 @@ struct macro_def {
   bool used;
 };
 
+enum corr_type { CORR_COUNT, CORR_DISTINCT, CORR_KINDS };
+
+/* A correlation rule's key in one kind. */
+struct corr_key {
+  size_t kind;
+  int field;       /* the key field */
+  int value_field; /* distinct: the counted field, else -1 */
+};
+
+struct correlation {
+  enum corr_type type;
+  int64_t window; /* microseconds */
+  size_t gte;
+  struct corr_key *keys;
+  size_t nkeys;
+};
+
 struct rule {
   const char *id, *title, *description, *route, *file;
   int line, col;
@@ -178,7 +195,9 @@ struct rule {
   size_t ntags, nreferences;
   struct selection *sels;
   size_t nsels;
-  struct cond *cond;
+  struct cond *cond;             /* NULL for a correlation without match */
+  struct correlation *corr;      /* NULL for an ordinary rule */
+  bool multi_kind;               /* a correlation over several kinds */
   char digest[65];
   const struct vg_ynode *tests_node; /* embedded tests, or NULL */
   size_t ntests;
@@ -209,7 +228,11 @@ struct vg_ruleset {
   size_t ncodes, codes_cap;
   size_t max_fields;
   size_t max_sels;
+  int64_t max_window;
 };
+
+/* True when rule r screens records of kind k. */
+bool vg__rule_screens_kind(const struct rule *r, size_t k);
 
 /* schema.c: reads the YAML files of DIR/schemas into rs->kinds and the
  * trie. */
@@ -243,6 +266,8 @@ struct vg__buf {
   size_t len, cap;
 };
 int vg__buf_append(struct vg__buf *b, const char *s, size_t len);
+/* Appends s as a JSON string literal. */
+int vg__buf_json_string(struct vg__buf *b, const char *s, size_t len);
 int vg__ynode_to_json(const struct vg_ynode *node, struct vg__buf *buf,
                       bool sort_keys);
 

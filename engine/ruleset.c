@@ -1054,6 +1054,210 @@ static int rule_digest(struct loader *L, struct rule *r,
   return rc;
 }
 
+bool vg__rule_screens_kind(const struct rule *r, size_t k) {
+  if (!r->corr || !r->multi_kind)
+    return r->kind == k;
+  for (size_t i = 0; i < r->corr->nkeys; i++)
+    if (r->corr->keys[i].kind == k)
+      return true;
+  return false;
+}
+
+int64_t vg_ruleset_max_window(const vg_ruleset *rs) { return rs->max_window; }
+
+static bool key_type_ok(enum vg_field_type t) {
+  return t == VG_TYPE_STRING || t == VG_TYPE_TEXT || t == VG_TYPE_PHONE;
+}
+
+/* A correlation key field of kind k, checked. */
+static int corr_field(struct loader *L, const char *file, size_t k,
+                      const struct vg_ynode *n, const char *what, int *out) {
+  const struct vg__kind *kd = &L->rs->kinds[k];
+  if (!vg_yscalar_is_string(n)) {
+    error_at(L, file, n, "bad-correlation", "%s must be a field path", what);
+    return VG_EINVAL;
+  }
+  int f = vg__kind_field(kd, n->str, n->len);
+  if (f < 0)
+    return unknown_field(L, file, n, kd, n->str);
+  *out = f;
+  return VG_OK;
+}
+
+/* `correlate:` (SPEC 2.5): key (one field, or one per kind), window,
+ * type and its bound. */
+static int load_correlate(struct loader *L, const char *file,
+                          const struct vg_ynode *c,
+                          const struct vg_ynode *kind_node, int kd,
+                          struct correlation **out) {
+  struct vg_ruleset *rs = L->rs;
+  if (c->type != VG_YMAP) {
+    error_at(L, file, c, "bad-correlation",
+             "'correlate' needs key, window and type");
+    return VG_EINVAL;
+  }
+  int rc = VG_OK;
+  for (size_t i = 0; i < c->npairs; i++) {
+    const char *k = scalar(c->pairs[i].key);
+    if (!k || (strcmp(k, "key") && strcmp(k, "window") && strcmp(k, "type") &&
+               strcmp(k, "field") && strcmp(k, "gte"))) {
+      error_at(L, file, c->pairs[i].key, "unknown-key",
+               "unknown key '%s' in correlate (expected key, window, type, "
+               "field or gte)",
+               k ? k : "?");
+      rc = VG_EINVAL;
+    }
+  }
+  const struct vg_ynode *key = vg_ynode_get(c, "key"),
+                        *window = vg_ynode_get(c, "window"),
+                        *type = vg_ynode_get(c, "type"),
+                        *field = vg_ynode_get(c, "field"),
+                        *gte = vg_ynode_get(c, "gte");
+  const char *missing = !key ? "key" : !window ? "window" : !type ? "type" : NULL;
+  if (missing) {
+    error_at(L, file, c, "missing-key", "'correlate' has no '%s'", missing);
+    return VG_EINVAL;
+  }
+  struct correlation *corr = vg_arena_calloc(&rs->arena, 1, sizeof *corr);
+  if (!corr)
+    return VG_ENOMEM;
+  if (!vg_yscalar_is_string(type) ||
+      (strcmp(type->str, "count") && strcmp(type->str, "distinct") &&
+       strcmp(type->str, "kinds"))) {
+    error_at(L, file, type, "bad-correlation",
+             "unknown correlation type '%s' (expected count, distinct or "
+             "kinds)",
+             scalar(type) ? type->str : "?");
+    return VG_EINVAL;
+  }
+  corr->type = !strcmp(type->str, "count")      ? CORR_COUNT
+               : !strcmp(type->str, "distinct") ? CORR_DISTINCT
+                                                : CORR_KINDS;
+  /* window: a whole number of hours or days */
+  const char *w = scalar(window);
+  char *end = NULL;
+  long long amount = w ? strtoll(w, &end, 10) : 0;
+  if (!w || end == w || amount < 1 || amount > 100000 ||
+      (strcmp(end, "h") && strcmp(end, "d"))) {
+    error_at(L, file, window, "bad-correlation",
+             "window '%s' must be a whole number of hours or days, such as "
+             "48h or 30d",
+             w ? w : "?");
+    rc = VG_EINVAL;
+  } else {
+    corr->window = (int64_t)amount * (*end == 'h' ? 3600 : 86400) *
+                   INT64_C(1000000);
+  }
+  /* keys */
+  size_t nkeys = key->type == VG_YMAP ? key->npairs : 1;
+  corr->keys = vg_arena_calloc(&rs->arena, nkeys ? nkeys : 1,
+                               sizeof *corr->keys);
+  if (!corr->keys)
+    return VG_ENOMEM;
+  if (key->type == VG_YMAP) {
+    for (size_t i = 0; i < key->npairs; i++) {
+      const struct vg_ynode *kn = key->pairs[i].key, *fv = key->pairs[i].value;
+      int k = scalar(kn) ? find_kind(rs, kn->str) : -1;
+      if (k < 0) {
+        unknown_kind(L, file, kn);
+        rc = VG_EINVAL;
+        continue;
+      }
+      if (kind_node && k != kd) {
+        error_at(L, file, kn, "bad-correlation",
+                 "the key names kind '%s' but the rule screens '%s'",
+                 kn->str, rs->kinds[kd].name);
+        rc = VG_EINVAL;
+        continue;
+      }
+      struct corr_key *ck = &corr->keys[corr->nkeys];
+      ck->kind = (size_t)k;
+      ck->value_field = -1;
+      if (corr_field(L, file, ck->kind, fv, "a key", &ck->field) != VG_OK) {
+        rc = VG_EINVAL;
+        continue;
+      }
+      corr->nkeys++;
+    }
+  } else {
+    if (!kind_node) {
+      error_at(L, file, key, "bad-correlation",
+               "a key without kinds needs the rule's 'kind' (or name the "
+               "field per kind: { job_advert: contact.phone, ... })");
+      return VG_EINVAL;
+    }
+    struct corr_key *ck = &corr->keys[0];
+    ck->kind = (size_t)kd;
+    ck->value_field = -1;
+    if (corr_field(L, file, ck->kind, key, "the key", &ck->field) != VG_OK)
+      return VG_EINVAL;
+    corr->nkeys = 1;
+  }
+  if (rc != VG_OK || corr->nkeys == 0)
+    return VG_EINVAL;
+  /* Keys must compare alike across kinds: phones on their digits, the
+   * rest folded. */
+  for (size_t i = 0; i < corr->nkeys; i++) {
+    const struct vg__field *f =
+        &rs->kinds[corr->keys[i].kind].fields[corr->keys[i].field];
+    const struct vg__field *f0 =
+        &rs->kinds[corr->keys[0].kind].fields[corr->keys[0].field];
+    if (!key_type_ok(f->type)) {
+      error_at(L, file, key, "bad-correlation",
+               "key field '%s' of kind '%s' is %s; keys must be string, text "
+               "or phone",
+               f->path, rs->kinds[corr->keys[i].kind].name,
+               vg_field_type_name(f->type));
+      return VG_EINVAL;
+    }
+    if ((f->type == VG_TYPE_PHONE) != (f0->type == VG_TYPE_PHONE)) {
+      error_at(L, file, key, "bad-correlation",
+               "key fields '%s' (%s) and '%s' (%s) do not compare alike",
+               f0->path, vg_field_type_name(f0->type), f->path,
+               vg_field_type_name(f->type));
+      return VG_EINVAL;
+    }
+  }
+  if (corr->type == CORR_KINDS) {
+    if (corr->nkeys < 2) {
+      error_at(L, file, type, "bad-correlation",
+               "type 'kinds' needs a key naming two kinds or more");
+      return VG_EINVAL;
+    }
+    if (gte || field) {
+      error_at(L, file, gte ? gte : field, "bad-correlation",
+               "type 'kinds' takes neither 'gte' nor 'field'");
+      return VG_EINVAL;
+    }
+  } else {
+    int64_t bound;
+    if (!gte || !vg_yscalar_int(gte, &bound) || bound < 1 || bound > 1000000) {
+      error_at(L, file, gte ? gte : c, gte ? "bad-correlation" : "missing-key",
+               "type '%s' needs 'gte', a whole number from 1", type->str);
+      return VG_EINVAL;
+    }
+    corr->gte = (size_t)bound;
+    if (corr->type == CORR_DISTINCT) {
+      if (!field) {
+        error_at(L, file, c, "missing-key",
+                 "type 'distinct' needs 'field', the field whose values are "
+                 "counted");
+        return VG_EINVAL;
+      }
+      for (size_t i = 0; i < corr->nkeys; i++)
+        if (corr_field(L, file, corr->keys[i].kind, field, "'field'",
+                       &corr->keys[i].value_field) != VG_OK)
+          return VG_EINVAL;
+    } else if (field) {
+      error_at(L, file, field, "bad-correlation",
+               "'field' goes with type 'distinct' only");
+      return VG_EINVAL;
+    }
+  }
+  *out = corr;
+  return VG_OK;
+}
+
 /* Embedded tests: a record (a mapping), `expect: match|no_match`, and
  * optionally `score`. */
 static int check_tests(struct loader *L, const char *file,
@@ -1070,9 +1274,11 @@ static int check_tests(struct loader *L, const char *file,
     for (size_t j = 0; j < t->npairs; j++) {
       const char *key = scalar(t->pairs[j].key);
       if (!key || (strcmp(key, "record") && strcmp(key, "expect") &&
-                   strcmp(key, "score") && strcmp(key, "description"))) {
+                   strcmp(key, "score") && strcmp(key, "given") &&
+                   strcmp(key, "description"))) {
         error_at(L, file, t->pairs[j].key, "unknown-key",
-                 "unknown test key '%s' (expected record, expect or score)",
+                 "unknown test key '%s' (expected record, expect, score or "
+                 "given)",
                  key ? key : "?");
         rc = VG_EINVAL;
       }
@@ -1090,6 +1296,15 @@ static int check_tests(struct loader *L, const char *file,
         (strcmp(expect->str, "match") && strcmp(expect->str, "no_match"))) {
       error_at(L, file, expect ? expect : t, expect ? "bad-value" : "missing-key",
                "a test needs 'expect: match' or 'expect: no_match'");
+      rc = VG_EINVAL;
+    }
+    const struct vg_ynode *given = vg_ynode_get(t, "given");
+    bool given_ok = !given || given->type == VG_YSEQ;
+    for (size_t j = 0; given_ok && given && j < given->nitems; j++)
+      given_ok = given->items[j]->type == VG_YMAP;
+    if (!given_ok) {
+      error_at(L, file, given, "bad-value",
+               "'given' must be a list of records screened before 'record'");
       rc = VG_EINVAL;
     }
     if (score && (!vg_yscalar_int(score, &s) || s < 0 || s > 100)) {
@@ -1110,6 +1325,7 @@ static int load_rule(struct loader *L, struct vg_ydoc *doc,
     return VG_EINVAL;
   }
   int rc = VG_OK;
+  bool sels_ok = true;
   for (size_t i = 0; i < node->npairs; i++) {
     const char *key = scalar(node->pairs[i].key);
     bool known = false;
@@ -1134,7 +1350,10 @@ static int load_rule(struct loader *L, struct vg_ydoc *doc,
   for (size_t i = 0; i < sizeof required / sizeof *required; i++)
     if (!vg_ynode_get(node, required[i]) &&
         !(correlate && !strcmp(required[i], "match")) &&
-        !(correlate && !strcmp(required[i], "kind"))) {
+        !(correlate && correlate->type == VG_YMAP &&
+          vg_ynode_get(correlate, "key") &&
+          vg_ynode_get(correlate, "key")->type == VG_YMAP &&
+          !strcmp(required[i], "kind"))) {
       error_at(L, file, node, "missing-key", "rule%s%s has no '%s'",
                id && scalar(id) ? " " : "", id && scalar(id) ? id->str : "",
                required[i]);
@@ -1241,24 +1460,38 @@ static int load_rule(struct loader *L, struct vg_ydoc *doc,
         rc = VG_EINVAL;
     }
   }
-  if (correlate) {
-    error_at(L, file, correlate, "unsupported",
-             "correlation rules are not supported by this version of vigia");
-    return VG_EINVAL;
-  }
   int kd = -1;
   if (kind) {
     kd = scalar(kind) ? find_kind(rs, kind->str) : -1;
     if (kd < 0) {
       unknown_kind(L, file, kind);
-      rc = VG_EINVAL;
+      return VG_EINVAL;
     }
   }
-  if (kd < 0 || !match)
+  if (correlate) {
+    int cr = load_correlate(L, file, correlate, kind, kd, &r->corr);
+    if (cr != VG_OK)
+      return cr;
+    if (!kind) {
+      r->multi_kind = r->corr->nkeys > 1;
+      kd = (int)r->corr->keys[0].kind;
+      if (match) {
+        error_at(L, file, match, "bad-correlation",
+                 "'match' needs the rule's 'kind': selections test the "
+                 "fields of one kind");
+        return VG_EINVAL;
+      }
+    }
+    if (r->corr->window > rs->max_window)
+      rs->max_window = r->corr->window;
+  }
+  if (kd < 0 || (!match && !r->corr))
     return VG_EINVAL;
   r->kind = (size_t)kd;
-  if (!r->route)
+  if (!r->route && !r->multi_kind)
     r->route = rs->kinds[kd].route;
+  if (!match)
+    goto checked;
 
   /* Selections. */
   if (match->type != VG_YMAP || match->npairs == 0) {
@@ -1269,7 +1502,6 @@ static int load_rule(struct loader *L, struct vg_ydoc *doc,
   r->sels = vg_arena_calloc(&rs->arena, match->npairs, sizeof *r->sels);
   if (!r->sels)
     return VG_ENOMEM;
-  bool sels_ok = true;
   for (size_t i = 0; i < match->npairs; i++) {
     const struct vg_ynode *sk = match->pairs[i].key;
     if (!scalar(sk) || !sk->len || strchr(sk->str, ' ')) {
@@ -1310,10 +1542,27 @@ static int load_rule(struct loader *L, struct vg_ydoc *doc,
     return VG_EINVAL;
   }
   vg__cond_mark_used(rs, r, r->cond);
+checked:
   if (!sels_ok || rc != VG_OK)
     return VG_EINVAL;
   char term[512];
-  if (vg__cond_fairness(rs, r, term, sizeof term) != VG_OK) {
+  /* A correlation key counts as a positive test on its field, in every
+   * term: a key on an unprotected field makes every term safe. */
+  bool key_protected = false;
+  for (size_t i = 0; r->corr && i < r->corr->nkeys; i++)
+    key_protected |=
+        rs->kinds[r->corr->keys[i].kind].fields[r->corr->keys[i].field]
+            .protected_;
+  if (r->corr && key_protected && !r->cond) {
+    error_at(L, file, correlate, "fairness",
+             "rule %s could flag people on protected characteristics alone: "
+             "its correlation key is a protected field and it has no other "
+             "test",
+             r->id);
+    return VG_EINVAL;
+  }
+  if (r->cond && (!r->corr || key_protected) &&
+      vg__cond_fairness(rs, r, term, sizeof term) != VG_OK) {
     error_at(L, file, condition ? condition : match, "fairness",
              "rule %s could flag people on protected characteristics alone: "
              "the term '%s' has no positive test on a field that is not "
@@ -1394,7 +1643,7 @@ static int index_kinds(struct vg_ruleset *rs) {
     if (!kd->rules || !kd->macros)
       return VG_ENOMEM;
     for (size_t i = 0; i < rs->nrules; i++)
-      if (rs->rules[i].kind == k)
+      if (vg__rule_screens_kind(&rs->rules[i], k))
         kd->rules[kd->nrules++] = i;
     for (size_t i = 0; i < rs->nmacros; i++)
       if (rs->macros[i].kind == k)
@@ -1437,7 +1686,8 @@ int vg_ruleset_load(const char *dir, const struct vg_config *cfg,
   rc = collect_files(dir, true, &files);
   if (rc != VG_OK)
     goto fail;
-  qsort(files.paths, files.n, sizeof *files.paths, compare_paths);
+  if (files.n)
+    qsort(files.paths, files.n, sizeof *files.paths, compare_paths);
   rs->docs = calloc(files.n ? files.n : 1, sizeof *rs->docs);
   if (!rs->docs) {
     rc = VG_ENOMEM;
@@ -1568,7 +1818,8 @@ void vg_ruleset_rule_info(const vg_ruleset *rs, size_t rule,
   out->id = r->id;
   out->title = r->title;
   out->description = r->description;
-  out->kind = rs->kinds[r->kind].name;
+  out->kind = r->multi_kind ? NULL : rs->kinds[r->kind].name;
+  out->correlation = r->corr != NULL;
   out->score = r->score;
   out->enabled = r->enabled;
   out->digest = r->digest;

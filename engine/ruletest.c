@@ -21,14 +21,45 @@ static void run_one(const struct vg_ruleset *rs, vg_eval *ev, size_t ri,
   bool want_match = expect && expect->type == VG_YSCALAR &&
                     !strcmp(expect->str, "match");
   struct vg__buf buf = {0};
-  if (vg__ynode_to_json(record, &buf, false) != VG_OK) {
-    snprintf(out->message, sizeof out->message, "out of memory");
-    return;
-  }
   struct vg_result res;
   struct vg_reject rej;
+  /* Correlation tests: the records in `given` are screened first, in
+   * order, into a fresh state of the test's own. */
+  const struct vg_ynode *given = vg_ynode_get(test, "given");
+  struct vg_corr_state *state = NULL;
+  if (given) {
+    state = vg_corr_mem_new();
+    if (!state) {
+      snprintf(out->message, sizeof out->message, "out of memory");
+      return;
+    }
+    vg_eval_set_state(ev, state);
+    for (size_t i = 0; i < given->nitems; i++) {
+      buf.len = 0;
+      if (vg__ynode_to_json(given->items[i], &buf, false) != VG_OK ||
+          vg_eval_record_rule(ev, buf.data, buf.len, ri, &res, &rej) !=
+              VG_OK) {
+        snprintf(out->message, sizeof out->message,
+                 "given record %zu is rejected: %s", i + 1, rej.reason);
+        free(buf.data);
+        vg_eval_set_state(ev, NULL);
+        vg_corr_state_free(state);
+        return;
+      }
+    }
+  }
+  buf.len = 0;
+  if (vg__ynode_to_json(record, &buf, false) != VG_OK) {
+    snprintf(out->message, sizeof out->message, "out of memory");
+    free(buf.data);
+    vg_eval_set_state(ev, NULL);
+    vg_corr_state_free(state);
+    return;
+  }
   int rc = vg_eval_record_rule(ev, buf.data, buf.len, ri, &res, &rej);
   free(buf.data);
+  vg_eval_set_state(ev, NULL);
+  vg_corr_state_free(state);
   if (rc != VG_OK) {
     snprintf(out->message, sizeof out->message,
              "test record is rejected: %s", rej.reason);

@@ -183,6 +183,59 @@ int vg_eval_record_rule(vg_eval *ev, const char *json, size_t len,
 bool vg_eval_field_text(vg_eval *ev, const char *path, const char **text,
                         size_t *len);
 
+/* ------------------------------------------------------ correlation */
+
+/* One record as correlation state remembers it: no more than this. */
+struct vg_corr_entry {
+  const char *kind;
+  const char *source, *id; /* the record's identity */
+  size_t source_len, id_len;
+  int64_t time;      /* observed_at, microseconds */
+  const char *value; /* the counted value (distinct), folded; may be "" */
+  size_t value_len;
+};
+
+typedef int (*vg_corr_visit)(const struct vg_corr_entry *entry, void *arg);
+
+/* Durable state behind correlation rules, implemented outside the engine
+ * (the SQLite store; vg_corr_mem_new for memory). Keys are normalised by
+ * the engine. Both calls return 0 or a negative VG_E* code. */
+struct vg_corr_state {
+  /* Remembers entry under (rule, key), replacing an entry of the same
+   * record identity. */
+  int (*put)(struct vg_corr_state *self, const char *rule, const char *key,
+             size_t key_len, const struct vg_corr_entry *entry);
+  /* Calls visit for each entry of (rule, key) observed in [from, to]; a
+   * non-zero return from visit stops the scan and is returned. */
+  int (*scan)(struct vg_corr_state *self, const char *rule, const char *key,
+              size_t key_len, int64_t from, int64_t to, vg_corr_visit visit,
+              void *arg);
+  /* Forgets entries observed before `before` (may be NULL). */
+  int (*evict)(struct vg_corr_state *self, int64_t before);
+  void (*free)(struct vg_corr_state *self);
+};
+
+/* The evaluator's correlation state (borrowed). Without one, a
+ * correlation rule sees only the record being screened. */
+void vg_eval_set_state(vg_eval *ev, struct vg_corr_state *state);
+
+/* The longest correlation window of the set in microseconds (0 when it has
+ * no correlation rule): state older than the newest observation minus this
+ * may be evicted. */
+int64_t vg_ruleset_max_window(const vg_ruleset *rs);
+
+/* A state in memory. Returns NULL when out of memory. */
+struct vg_corr_state *vg_corr_mem_new(void);
+/* Reads from base and from a memory layer of its own, writes only to the
+ * layer: --dry-run sees the stored state and its own records and changes
+ * nothing. base is borrowed (may be NULL). Returns NULL when out of
+ * memory. */
+struct vg_corr_state *vg_corr_overlay_new(struct vg_corr_state *base);
+static inline void vg_corr_state_free(struct vg_corr_state *state) {
+  if (state)
+    state->free(state);
+}
+
 /* --------------------------------------------------------- rule tests */
 
 struct vg_rule_test_outcome {

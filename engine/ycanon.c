@@ -23,7 +23,7 @@ int vg__buf_append(struct vg__buf *b, const char *s, size_t len) {
   return VG_OK;
 }
 
-static int append_json_string(struct vg__buf *b, const char *s, size_t len) {
+int vg__buf_json_string(struct vg__buf *b, const char *s, size_t len) {
   int rc = vg__buf_append(b, "\"", 1);
   size_t run = 0;
   for (size_t i = 0; i < len && rc == VG_OK; i++) {
@@ -115,7 +115,7 @@ int vg__ynode_to_json(const struct vg_ynode *node, struct vg__buf *buf,
       return vg__buf_append(buf, flag ? "true" : "false", flag ? 4 : 5);
     if (vg_yscalar_number(node, &number) && json_number_syntax(node->str))
       return vg__buf_append(buf, node->str, node->len);
-    return append_json_string(buf, node->str, node->len);
+    return vg__buf_json_string(buf, node->str, node->len);
   }
   case VG_YSEQ:
     rc = vg__buf_append(buf, "[", 1);
@@ -141,8 +141,8 @@ int vg__ynode_to_json(const struct vg_ynode *node, struct vg__buf *buf,
         rc = vg__buf_append(buf, ",", 1);
       const struct vg_ynode *k = order[i]->key;
       if (rc == VG_OK)
-        rc = k->type == VG_YSCALAR ? append_json_string(buf, k->str, k->len)
-                                   : append_json_string(buf, "?", 1);
+        rc = k->type == VG_YSCALAR ? vg__buf_json_string(buf, k->str, k->len)
+                                   : vg__buf_json_string(buf, "?", 1);
       if (rc == VG_OK)
         rc = vg__buf_append(buf, ":", 1);
       if (rc == VG_OK)
