@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-void vg_jsonw_init(struct vg_jsonw *w) { memset(w, 0, sizeof *w); }
+void vg_jsonw_init(struct vg_jsonw *w) {
+  memset(w, 0, sizeof *w);
+}
 
 void vg_jsonw_close(struct vg_jsonw *w) {
   free(w->data);
@@ -101,8 +103,7 @@ void vg_jsonw_double(struct vg_jsonw *w, double v) {
   vg_jsonw_raw(w, buf, strlen(buf));
 }
 
-static bool field_is_pii(const vg_ruleset *rs, size_t kind,
-                         const char *path) {
+static bool field_is_pii(const vg_ruleset *rs, size_t kind, const char *path) {
   size_t n = vg_ruleset_field_count(rs, kind);
   for (size_t i = 0; i < n; i++) {
     struct vg_field_info info;

@@ -18,7 +18,9 @@ struct vg_jsonw {
 
 void vg_jsonw_init(struct vg_jsonw *w);
 void vg_jsonw_close(struct vg_jsonw *w);
-static inline void vg_jsonw_reset(struct vg_jsonw *w) { w->len = 0; }
+static inline void vg_jsonw_reset(struct vg_jsonw *w) {
+  w->len = 0;
+}
 void vg_jsonw_raw(struct vg_jsonw *w, const char *s, size_t len);
 static inline void vg_jsonw_lit(struct vg_jsonw *w, const char *s) {
   size_t n = 0;

@@ -47,8 +47,8 @@ static int corr_put(struct vg_corr_state *self, const char *rule,
 }
 
 static int corr_scan(struct vg_corr_state *self, const char *rule,
-                     const char *key, size_t key_len, int64_t from,
-                     int64_t to, vg_corr_visit visit, void *arg) {
+                     const char *key, size_t key_len, int64_t from, int64_t to,
+                     vg_corr_visit visit, void *arg) {
   struct store_corr *c = (struct store_corr *)self;
   if (!c->scan)
     return VG_OK; /* a database without state: nothing seen yet */
@@ -60,15 +60,15 @@ static int corr_scan(struct vg_corr_state *self, const char *rule,
   sqlite3_bind_int64(st, 4, to);
   int rc, out = VG_OK;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    struct vg_corr_entry e = {
-        .source = (const char *)sqlite3_column_text(st, 0),
-        .source_len = (size_t)sqlite3_column_bytes(st, 0),
-        .id = (const char *)sqlite3_column_text(st, 1),
-        .id_len = (size_t)sqlite3_column_bytes(st, 1),
-        .kind = (const char *)sqlite3_column_text(st, 2),
-        .time = sqlite3_column_int64(st, 3),
-        .value = (const char *)sqlite3_column_text(st, 4),
-        .value_len = (size_t)sqlite3_column_bytes(st, 4)};
+    struct vg_corr_entry e = {.source =
+                                  (const char *)sqlite3_column_text(st, 0),
+                              .source_len = (size_t)sqlite3_column_bytes(st, 0),
+                              .id = (const char *)sqlite3_column_text(st, 1),
+                              .id_len = (size_t)sqlite3_column_bytes(st, 1),
+                              .kind = (const char *)sqlite3_column_text(st, 2),
+                              .time = sqlite3_column_int64(st, 3),
+                              .value = (const char *)sqlite3_column_text(st, 4),
+                              .value_len = (size_t)sqlite3_column_bytes(st, 4)};
     if (!e.source || !e.id || !e.kind || !e.value) {
       out = VG_ENOMEM;
       break;
@@ -136,8 +136,7 @@ int vg_store_corr_state(vg_store *store, bool writable,
                       " record_id, kind, observed_at, value)"
                       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                       &c->put)) != VG_OK ||
-        (rc = prepare(store,
-                      "DELETE FROM corr_state WHERE observed_at < ?1",
+        (rc = prepare(store, "DELETE FROM corr_state WHERE observed_at < ?1",
                       &c->evict)) != VG_OK)
       goto fail;
   }

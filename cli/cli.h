@@ -11,18 +11,18 @@
 
 enum vg_exit {
   VG_EXIT_OK = 0,
-  VG_EXIT_FAILURE = 1,  /* I/O, database, unknown case id */
+  VG_EXIT_FAILURE = 1, /* I/O, database, unknown case id */
   VG_EXIT_USAGE = 2,
-  VG_EXIT_RULES = 3,    /* the rules did not load */
-  VG_EXIT_REJECTS = 4,  /* done, but some records were rejected */
-  VG_EXIT_REFUSED = 5   /* a case transition not allowed */
+  VG_EXIT_RULES = 3,   /* the rules did not load */
+  VG_EXIT_REJECTS = 4, /* done, but some records were rejected */
+  VG_EXIT_REFUSED = 5  /* a case transition not allowed */
 };
 
 #define VG_MAX_WORDS 32
 #define VG_MAX_OPTS 64
 
 struct vg_opt {
-  const char *name; /* without the leading dashes */
+  const char *name;  /* without the leading dashes */
   const char *value; /* NULL for a flag */
 };
 
@@ -65,19 +65,16 @@ struct vg_cli {
 };
 
 /* A subcommand: words are the positional arguments after its name(s). */
-typedef int (*vg_cmd_fn)(struct vg_cli *cli, size_t nwords,
-                         const char **words);
+typedef int (*vg_cmd_fn)(struct vg_cli *cli, size_t nwords, const char **words);
 
 /* Prints "vigia: " and the message on stderr. */
 void vg_cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints diagnostics as FILE:LINE:COL: error: MESSAGE [code] with the source
  * line and a caret (or as JSON objects on stdout with --json). */
-void vg_cli_print_diags(const struct vg_cli *cli,
-                        const struct vg_diags *diags);
+void vg_cli_print_diags(const struct vg_cli *cli, const struct vg_diags *diags);
 /* Loads the ruleset from cli->rules_dir, printing diagnostics (warnings
  * too when show_warnings). Returns 0 and sets *out, or VG_EXIT_RULES. */
-int vg_cli_load_rules(struct vg_cli *cli, bool show_warnings,
-                      vg_ruleset **out);
+int vg_cli_load_rules(struct vg_cli *cli, bool show_warnings, vg_ruleset **out);
 /* The acting reviewer: --as, else the login name. */
 const char *vg_cli_actor(const struct vg_cli *cli);
 

@@ -30,7 +30,8 @@ int vg_cmd_rules_lint(struct vg_cli *cli, size_t nwords, const char **words) {
               diags.errors == 1 ? "" : "s", diags.warnings,
               diags.warnings == 1 ? "" : "s");
     else
-      fprintf(stderr, "the rules in %s did not load: %zu error%s, %zu "
+      fprintf(stderr,
+              "the rules in %s did not load: %zu error%s, %zu "
               "warning%s\n",
               cli->rules_dir, diags.errors, diags.errors == 1 ? "" : "s",
               diags.warnings, diags.warnings == 1 ? "" : "s");
@@ -118,8 +119,7 @@ int vg_cmd_rules_list(struct vg_cli *cli, size_t nwords, const char **words) {
       struct vg_rule_info r;
       vg_ruleset_rule_info(rs, i, &r);
       printf("%-*s  %-*s  %5d  %-7s  %s\n", idw, r.id, kindw,
-             r.kind ? r.kind : "-", r.score, r.enabled ? "yes" : "no",
-             r.title);
+             r.kind ? r.kind : "-", r.score, r.enabled ? "yes" : "no", r.title);
     }
   }
   vg_ruleset_free(rs);

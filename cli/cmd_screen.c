@@ -28,7 +28,7 @@ struct screen {
   struct vg_cli *cli;
   vg_ruleset *rs;
   vg_eval *ev;
-  vg_store *store; /* NULL with --dry-run */
+  vg_store *store;               /* NULL with --dry-run */
   vg_store *state_store;         /* --dry-run: the database, read only */
   struct vg_corr_state *state;   /* correlation state, when rules need it */
   struct vg_corr_state *overlay; /* --dry-run: reads state, writes memory */
@@ -166,14 +166,13 @@ static int commit_batch(struct screen *s) {
 }
 
 static int store_reject(struct screen *s, const char *source, long line,
-                        const char *where, const char *reason,
-                        const char *raw, size_t raw_len, bool warning) {
+                        const char *where, const char *reason, const char *raw,
+                        size_t raw_len, bool warning) {
   if (!s->store)
     return VG_OK;
-  int rc = vg_store_add_reject(s->store, source, line, where, reason, raw,
-                               raw_len > VG_RAW_EXCERPT ? VG_RAW_EXCERPT
-                                                        : raw_len,
-                               warning);
+  int rc = vg_store_add_reject(
+      s->store, source, line, where, reason, raw,
+      raw_len > VG_RAW_EXCERPT ? VG_RAW_EXCERPT : raw_len, warning);
   if (rc == VG_OK && ++s->in_batch >= BATCH_RECORDS)
     rc = commit_batch(s);
   return rc;
@@ -346,14 +345,14 @@ static void print_summary(const struct screen *s) {
     fprintf(stderr,
             "{\"read\":%ld,\"screened\":%ld,\"flagged\":%ld,\"cases\":%ld,"
             "\"duplicates\":%ld,\"rejected\":%ld}\n",
-            s->n.read, s->n.screened, s->n.flagged, s->n.cases,
-            s->n.duplicates, s->n.rejected);
+            s->n.read, s->n.screened, s->n.flagged, s->n.cases, s->n.duplicates,
+            s->n.rejected);
   } else {
     fprintf(stderr,
             "read %ld, screened %ld, flagged %ld, cases %ld, duplicates %ld, "
             "rejected %ld\n",
-            s->n.read, s->n.screened, s->n.flagged, s->n.cases,
-            s->n.duplicates, s->n.rejected);
+            s->n.read, s->n.screened, s->n.flagged, s->n.cases, s->n.duplicates,
+            s->n.rejected);
   }
 }
 
@@ -376,7 +375,8 @@ int vg_cmd_screen(struct vg_cli *cli, size_t nwords, const char **words) {
   const char *mapping_path = vg_args_get(&cli->args, "mapping");
   bool needs_mapping = false;
   for (size_t i = 0; i < nfiles; i++) {
-    enum vg_format f = format_name ? forced : vg_format_detect(files[i], NULL, 0);
+    enum vg_format f =
+        format_name ? forced : vg_format_detect(files[i], NULL, 0);
     needs_mapping |= f == VG_FORMAT_CSV;
   }
   if (needs_mapping && !mapping_path) {
@@ -411,8 +411,7 @@ int vg_cmd_screen(struct vg_cli *cli, size_t nwords, const char **words) {
   }
   if (!s.dry_run) {
     char err[256] = "";
-    if (vg_store_open(cli->db_path, true, &s.store, err, sizeof err) !=
-        VG_OK) {
+    if (vg_store_open(cli->db_path, true, &s.store, err, sizeof err) != VG_OK) {
       vg_cli_error("cannot open the database '%s': %s", cli->db_path, err);
       goto done;
     }
@@ -451,7 +450,7 @@ int vg_cmd_screen(struct vg_cli *cli, size_t nwords, const char **words) {
   print_summary(&s);
   if (rc == VG_ENOMEM)
     vg_cli_error("out of memory");
-  status = rc != VG_OK      ? VG_EXIT_FAILURE
+  status = rc != VG_OK    ? VG_EXIT_FAILURE
            : s.n.rejected ? VG_EXIT_REJECTS
                           : VG_EXIT_OK;
 done:

@@ -38,11 +38,10 @@ void vg_cli_print_diags(const struct vg_cli *cli,
     for (size_t i = 0; i < diags->count; i++) {
       const struct vg_diag *d = &diags->items[i];
       json_array_append_new(
-          list,
-          json_pack("{s:s?, s:i, s:i, s:s, s:s, s:s}", "file", d->file, "line",
-                    d->line, "col", d->col, "code", d->code, "message",
-                    d->message, "severity",
-                    d->severity == VG_SEV_ERROR ? "error" : "warning"));
+          list, json_pack("{s:s?, s:i, s:i, s:s, s:s, s:s}", "file", d->file,
+                          "line", d->line, "col", d->col, "code", d->code,
+                          "message", d->message, "severity",
+                          d->severity == VG_SEV_ERROR ? "error" : "warning"));
     }
     json_t *doc = json_pack("{s:o, s:I, s:I}", "diagnostics", list, "errors",
                             (json_int_t)diags->errors, "warnings",
@@ -92,8 +91,8 @@ int vg_cli_load_rules(struct vg_cli *cli, bool show_warnings,
   if (rc != VG_OK) {
     if (rc == VG_ENOMEM)
       vg_cli_error("out of memory while loading the rules");
-    vg_cli_error("the rules in '%s' did not load (%zu error%s)",
-                 cli->rules_dir, diags.errors, diags.errors == 1 ? "" : "s");
+    vg_cli_error("the rules in '%s' did not load (%zu error%s)", cli->rules_dir,
+                 diags.errors, diags.errors == 1 ? "" : "s");
     vg_diags_close(&diags);
     return VG_EXIT_RULES;
   }

@@ -7,7 +7,9 @@
 #include <string.h>
 
 struct vg_acm {
-  uint8_t classes[256]; /* byte -> class; 0 for bytes in no literal */
+  /* byte -> class; 0 for bytes in no literal. Wider than a byte: when the
+   * literals use all 256 byte values there are 257 classes. */
+  uint16_t classes[256];
   size_t nclasses;
   size_t nstates;
   uint32_t *next;    /* nstates * nclasses transitions */
@@ -54,9 +56,7 @@ struct vg_acm *vg_acm_new(const char *const *literals, const size_t *lens,
     for (size_t j = 0; j < lens[i]; j++) {
       uint8_t c = fold_byte((uint8_t)literals[i][j], ascii_caseless);
       if (!acm->classes[c])
-        acm->classes[c] = (uint8_t)nclasses++;
-      if (nclasses > 255)
-        goto fail;
+        acm->classes[c] = (uint16_t)nclasses++;
     }
   if (ascii_caseless)
     for (int c = 'A'; c <= 'Z'; c++)
@@ -84,7 +84,7 @@ struct vg_acm *vg_acm_new(const char *const *literals, const size_t *lens,
       continue;
     uint32_t s = 0;
     for (size_t j = 0; j < lens[i]; j++) {
-      uint8_t cls =
+      uint16_t cls =
           acm->classes[fold_byte((uint8_t)literals[i][j], ascii_caseless)];
       if (!st[s].child[cls])
         st[s].child[cls] = (uint32_t)nstates++;
@@ -172,7 +172,7 @@ fail:
 void vg_acm_scan(const struct vg_acm *acm, const char *text, size_t len,
                  uint64_t *found) {
   const uint32_t *next = acm->next;
-  const uint8_t *classes = acm->classes;
+  const uint16_t *classes = acm->classes;
   const size_t ncls = acm->nclasses;
   const uint32_t *at = acm->out_at, *end = acm->out_end;
   uint32_t s = 0;

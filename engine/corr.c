@@ -254,9 +254,9 @@ static int find_identity(const struct vg_corr_entry *e, void *arg) {
 static int visit_unshadowed(const struct vg_corr_entry *e, void *arg) {
   struct shadow *s = arg;
   /* Any time: a newer version in the layer may lie outside the window. */
-  int hidden = s->o->layer->scan(s->o->layer, s->rule, s->key, s->key_len,
-                                 INT64_MIN, INT64_MAX, find_identity,
-                                 (void *)e);
+  int hidden =
+      s->o->layer->scan(s->o->layer, s->rule, s->key, s->key_len, INT64_MIN,
+                        INT64_MAX, find_identity, (void *)e);
   if (hidden < 0)
     return hidden;
   return hidden ? 0 : s->visit(e, s->arg);

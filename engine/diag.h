@@ -30,8 +30,7 @@ void vg_diags_close(struct vg_diags *diags);
  * list could not grow (the diagnostic is then counted but not kept). */
 int vg_diags_add(struct vg_diags *diags, enum vg_severity severity,
                  const char *file, int line, int col, const char *code,
-                 const char *fmt, ...)
-    __attribute__((format(printf, 7, 8)));
+                 const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 int vg_diags_addv(struct vg_diags *diags, enum vg_severity severity,
                   const char *file, int line, int col, const char *code,
                   const char *fmt, va_list ap);

@@ -38,7 +38,7 @@ struct vg_eval {
   const struct vg__kind *kind;
   size_t kind_index;
   const char *json;
-  bool incomplete; /* a regex limit cut the current rule short */
+  bool incomplete;       /* a regex limit cut the current rule short */
   uint64_t *found;       /* prefilter bitmaps, all matchers end to end */
   uint32_t *scanned_gen; /* per matcher: the record it last scanned */
   uint32_t gen;          /* the current record */
@@ -70,12 +70,13 @@ vg_eval *vg_eval_new(const vg_ruleset *rs) {
   ev->incomplete_ids =
       calloc(rs->nrules ? rs->nrules : 1, sizeof *ev->incomplete_ids);
   ev->md = pcre2_match_data_create(1, NULL);
-  ev->found = calloc(rs->prefilter_words ? rs->prefilter_words : 1,
-                     sizeof *ev->found);
+  ev->found =
+      calloc(rs->prefilter_words ? rs->prefilter_words : 1, sizeof *ev->found);
   ev->scanned_gen =
       calloc(rs->nprefilters ? rs->nprefilters : 1, sizeof *ev->scanned_gen);
-  if (!ev->found || !ev->scanned_gen || !ev->tokens || !ev->vals || !ev->sel_memo || !ev->macro_memo ||
-      !ev->hits || !ev->incomplete_ids || !ev->md) {
+  if (!ev->found || !ev->scanned_gen || !ev->tokens || !ev->vals ||
+      !ev->sel_memo || !ev->macro_memo || !ev->hits || !ev->incomplete_ids ||
+      !ev->md) {
     vg_eval_free(ev);
     return NULL;
   }
@@ -205,8 +206,8 @@ static void map_span(const char *raw, size_t len, int64_t fstart, int64_t fend,
   size_t i = 0;
   while (i < len) {
     utf8proc_int32_t cp;
-    utf8proc_ssize_t w =
-        utf8proc_iterate((const utf8proc_uint8_t *)raw + i, (utf8proc_ssize_t)(len - i), &cp);
+    utf8proc_ssize_t w = utf8proc_iterate((const utf8proc_uint8_t *)raw + i,
+                                          (utf8proc_ssize_t)(len - i), &cp);
     if (w <= 0)
       return;
     if (is_space_cp(cp)) {
@@ -244,8 +245,7 @@ static void map_span(const char *raw, size_t len, int64_t fstart, int64_t fend,
 }
 
 static bool run_regex(struct vg_eval *ev, const struct test *t,
-                      const struct konst *k, struct val *v,
-                      struct explain *x) {
+                      const struct konst *k, struct val *v, struct explain *x) {
   const char *subject = v->s;
   size_t subject_len = v->len;
   if (t->fold_re) {
@@ -292,8 +292,8 @@ static bool run_regex(struct vg_eval *ev, const struct test *t,
     for (size_t set = 0; usable && set < k->lits.nsets; set++) {
       bool any = false;
       for (; i < k->lits.set_ends[set]; i++)
-        if (!any && memmem(hay, hay_len, k->lits.literals[i],
-                           k->lits.lens[i]) != NULL)
+        if (!any &&
+            memmem(hay, hay_len, k->lits.literals[i], k->lits.lens[i]) != NULL)
           any = true;
       if (!any)
         return false;
@@ -348,9 +348,8 @@ static bool holds_const(struct vg_eval *ev, const struct test *t,
       }
       return true;
     }
-    if (!ensure_folded(ev, v) ||
-        !str_op(t->op, v->folded, v->folded_len, k->folded, k->folded_len,
-                &start))
+    if (!ensure_folded(ev, v) || !str_op(t->op, v->folded, v->folded_len,
+                                         k->folded, k->folded_len, &start))
       return false;
     if (x && t->op != OP_EQ) {
       if (v->type == VG_TYPE_PHONE)
@@ -403,18 +402,18 @@ static bool compare_fields(struct vg_eval *ev, enum test_op op, struct val *a,
   switch (a->type) {
   case VG_TYPE_INT:
   case VG_TYPE_NUMBER:
-    return op == OP_EQ ? a->num == b->num
-           : op == OP_GT ? a->num > b->num
+    return op == OP_EQ    ? a->num == b->num
+           : op == OP_GT  ? a->num > b->num
            : op == OP_GTE ? a->num >= b->num
-           : op == OP_LT ? a->num < b->num
-                         : a->num <= b->num;
+           : op == OP_LT  ? a->num < b->num
+                          : a->num <= b->num;
   case VG_TYPE_DATE:
   case VG_TYPE_DATETIME:
-    return op == OP_EQ ? a->time == b->time
-           : op == OP_GT ? a->time > b->time
+    return op == OP_EQ    ? a->time == b->time
+           : op == OP_GT  ? a->time > b->time
            : op == OP_GTE ? a->time >= b->time
-           : op == OP_LT ? a->time < b->time
-                         : a->time <= b->time;
+           : op == OP_LT  ? a->time < b->time
+                          : a->time <= b->time;
   case VG_TYPE_BOOL:
     return a->boolean == b->boolean;
   default:
@@ -456,8 +455,8 @@ static bool holds_scalar(struct vg_eval *ev, const struct test *t,
       n = sizeof key;
     size_t entry;
     double sim;
-    if (!vg_fuzzy_list_best(t->list->fuzzy, key, n, t->list->threshold,
-                            &entry, &sim))
+    if (!vg_fuzzy_list_best(t->list->fuzzy, key, n, t->list->threshold, &entry,
+                            &sim))
       return false;
     if (x) {
       x->entry = t->list->items[entry];
@@ -808,11 +807,11 @@ static int type_value(struct vg_eval *ev, const struct vg__field *f,
   return VG_OK;
 wrong:
   reject(rej, f->path, "field '%s': expected %s, got %s", f->path,
-         f->type == VG_TYPE_LIST    ? "a list of strings"
-         : f->type == VG_TYPE_INT   ? "a whole number"
-         : f->type == VG_TYPE_NUMBER ? "a number"
-         : f->type == VG_TYPE_BOOL  ? "true or false"
-         : f->type == VG_TYPE_DATE  ? "a date string (YYYY-MM-DD)"
+         f->type == VG_TYPE_LIST       ? "a list of strings"
+         : f->type == VG_TYPE_INT      ? "a whole number"
+         : f->type == VG_TYPE_NUMBER   ? "a number"
+         : f->type == VG_TYPE_BOOL     ? "true or false"
+         : f->type == VG_TYPE_DATE     ? "a date string (YYYY-MM-DD)"
          : f->type == VG_TYPE_DATETIME ? "an RFC 3339 datetime string"
                                        : "a string",
          json_kind_name(tok->kind));
@@ -888,7 +887,8 @@ static int prepare(struct vg_eval *ev, const char *json, size_t len,
   /* Every kind places kind, id, source and observed_at at the same trie
    * slots, so the first kind's implicit fields serve to find the kind. */
   const struct vg__kind *k0 = &rs->kinds[0];
-  const struct vg_json_token *kt = &ev->tokens[k0->fields[FIELD_KIND].json_index];
+  const struct vg_json_token *kt =
+      &ev->tokens[k0->fields[FIELD_KIND].json_index];
   if (kt->kind == VG_JSON_ABSENT || kt->kind == VG_JSON_NULL) {
     reject(rej, "kind", "missing 'kind'");
     return VG_EINVAL;
@@ -1038,8 +1038,8 @@ static int tally(const struct vg_corr_entry *e, void *arg) {
     char when[40];
     vg_format_datetime(e->time, when, sizeof when);
     struct vg__buf *b = &t->related;
-    int rc = vg__buf_append(b, t->nrelated ? ",{\"source\":" : "[{\"source\":",
-                            11);
+    int rc =
+        vg__buf_append(b, t->nrelated ? ",{\"source\":" : "[{\"source\":", 11);
     if (rc == VG_OK)
       rc = vg__buf_json_string(b, e->source, e->source_len);
     if (rc == VG_OK)
@@ -1072,7 +1072,7 @@ static int add_hit(struct vg_eval *ev, size_t ri, struct vg_result *res,
  * any) holds and it has a key; fires when the records sharing the key in
  * the window, this one included, cross the bound. */
 static int run_correlation(struct vg_eval *ev, size_t ri,
-                          struct vg_result *res) {
+                           struct vg_result *res) {
   const struct rule *r = &ev->rs->rules[ri];
   const struct correlation *corr = r->corr;
   const struct corr_key *key = NULL;
@@ -1206,9 +1206,8 @@ static int run_rule(struct vg_eval *ev, size_t ri, struct vg_result *res) {
   struct evidence_list list = {0};
   uint8_t done[256];
   memset(done, 0, sizeof done);
-  uint8_t *marks = r->nsels <= sizeof done
-                       ? done
-                       : vg_arena_calloc(&ev->arena, r->nsels, 1);
+  uint8_t *marks =
+      r->nsels <= sizeof done ? done : vg_arena_calloc(&ev->arena, r->nsels, 1);
   if (!marks)
     return VG_ENOMEM;
   int rc = explain_cond(ev, r, r->cond, false, &list, marks);
@@ -1275,8 +1274,8 @@ int vg_eval_record(vg_eval *ev, const char *json, size_t len,
   return evaluate(ev, json, len, -1, result, reject_out);
 }
 
-int vg_eval_record_rule(vg_eval *ev, const char *json, size_t len,
-                        size_t rule, struct vg_result *result,
+int vg_eval_record_rule(vg_eval *ev, const char *json, size_t len, size_t rule,
+                        struct vg_result *result,
                         struct vg_reject *reject_out) {
   if (rule >= ev->rs->nrules)
     return VG_EINVAL;

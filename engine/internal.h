@@ -20,19 +20,29 @@
 
 /* ------------------------------------------------------------- schemas */
 
-enum derived_fn { DERIVED_NONE, DERIVED_YEARS, DERIVED_DAYS, DERIVED_HOURS,
-                  DERIVED_COUNT };
+enum derived_fn {
+  DERIVED_NONE,
+  DERIVED_YEARS,
+  DERIVED_DAYS,
+  DERIVED_HOURS,
+  DERIVED_COUNT
+};
 
 /* Implicit fields come first in every kind, in this order. */
-enum { FIELD_KIND, FIELD_ID, FIELD_SOURCE, FIELD_OBSERVED_AT,
-       FIELD_IMPLICIT_COUNT };
+enum {
+  FIELD_KIND,
+  FIELD_ID,
+  FIELD_SOURCE,
+  FIELD_OBSERVED_AT,
+  FIELD_IMPLICIT_COUNT
+};
 
 struct vg__field {
   char *path;
   enum vg_field_type type;
   bool required, protected_, pii, drop;
-  int json_index;      /* slot in the record scanner's tokens; -1 derived */
-  enum derived_fn fn;  /* derived: how, from which fields of the kind */
+  int json_index;     /* slot in the record scanner's tokens; -1 derived */
+  enum derived_fn fn; /* derived: how, from which fields of the kind */
   int arg_a, arg_b;
   int line, col;
 };
@@ -55,8 +65,18 @@ struct vg__kind {
 /* --------------------------------------------------------------- tests */
 
 enum test_op {
-  OP_EQ, OP_CONTAINS, OP_STARTSWITH, OP_ENDSWITH, OP_RE,
-  OP_GT, OP_GTE, OP_LT, OP_LTE, OP_EXISTS, OP_IN, OP_FUZZY
+  OP_EQ,
+  OP_CONTAINS,
+  OP_STARTSWITH,
+  OP_ENDSWITH,
+  OP_RE,
+  OP_GT,
+  OP_GTE,
+  OP_LT,
+  OP_LTE,
+  OP_EXISTS,
+  OP_IN,
+  OP_FUZZY
 };
 
 /* A constant a field is compared with, in every form a comparison needs. */
@@ -131,8 +151,14 @@ struct selection {
 
 /* --------------------------------------------------------- conditions */
 
-enum cond_type { COND_SEL, COND_MACRO, COND_NOT, COND_AND, COND_OR,
-                 COND_AT_LEAST };
+enum cond_type {
+  COND_SEL,
+  COND_MACRO,
+  COND_NOT,
+  COND_AND,
+  COND_OR,
+  COND_AT_LEAST
+};
 
 struct cond {
   enum cond_type type;
@@ -151,8 +177,8 @@ struct list_def {
   size_t *item_lens;
   size_t nitems;
   double threshold;
-  struct vg_strset *folded;   /* `in` on text fields */
-  struct vg_strset *phones;   /* `in` on phone fields */
+  struct vg_strset *folded; /* `in` on text fields */
+  struct vg_strset *phones; /* `in` on phone fields */
   struct vg_fuzzy_list *fuzzy;
   char digest_json_dummy;
   bool used;
@@ -195,9 +221,9 @@ struct rule {
   size_t ntags, nreferences;
   struct selection *sels;
   size_t nsels;
-  struct cond *cond;             /* NULL for a correlation without match */
-  struct correlation *corr;      /* NULL for an ordinary rule */
-  bool multi_kind;               /* a correlation over several kinds */
+  struct cond *cond;        /* NULL for a correlation without match */
+  struct correlation *corr; /* NULL for an ordinary rule */
+  bool multi_kind;          /* a correlation over several kinds */
   char digest[65];
   const struct vg_ynode *tests_node; /* embedded tests, or NULL */
   size_t ntests;

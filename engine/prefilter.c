@@ -13,8 +13,8 @@ static struct prefilter *group_for(struct vg_ruleset *rs, size_t kind,
     if (p->kind == kind && p->field == field && p->mode == mode)
       return p;
   }
-  struct prefilter *grown = realloc(
-      rs->prefilters, (rs->nprefilters + 1) * sizeof *rs->prefilters);
+  struct prefilter *grown =
+      realloc(rs->prefilters, (rs->nprefilters + 1) * sizeof *rs->prefilters);
   if (!grown)
     return NULL;
   rs->prefilters = grown;
@@ -60,7 +60,7 @@ static int add_selection(struct vg_ruleset *rs, size_t kind,
       struct konst *c = &test->values[v];
       if (!c->lits.nsets)
         continue;
-      enum prefilter_mode mode = test->fold_re           ? PREFILTER_FOLDED
+      enum prefilter_mode mode = test->fold_re         ? PREFILTER_FOLDED
                                  : c->literal_caseless ? PREFILTER_LOWER
                                                        : PREFILTER_RAW;
       struct prefilter *p = group_for(rs, kind, test->field, mode);

@@ -56,26 +56,47 @@ static bool better(const struct litset *a, const struct litset *b) {
   return wa > wb;
 }
 
+/* Index of the ']' closing the class opened at p[i] == '[', or len. A ']'
+ * right after '[' or '[^' is a member, and a POSIX name such as [:alpha:]
+ * holds brackets of its own. */
+static size_t class_end(const char *p, size_t len, size_t i) {
+  i++;
+  if (i < len && p[i] == '^')
+    i++;
+  if (i < len && p[i] == ']')
+    i++;
+  while (i < len && p[i] != ']') {
+    if (p[i] == '\\') {
+      i += 2;
+      continue;
+    }
+    if (p[i] == '[' && i + 1 < len &&
+        (p[i + 1] == ':' || p[i + 1] == '.' || p[i + 1] == '=')) {
+      /* As PCRE2 reads it: a ']' before the terminator means no name. */
+      char term = p[i + 1];
+      size_t j = i + 2;
+      while (j + 1 < len && p[j] != ']' && !(p[j] == term && p[j + 1] == ']'))
+        j++;
+      if (j + 1 < len && p[j] == term) {
+        i = j + 2;
+        continue;
+      }
+    }
+    i++;
+  }
+  return i < len ? i : len;
+}
+
 /* End of the group opened at p[i] == '(' (index of its ')'), or len. */
 static size_t group_end(const char *p, size_t len, size_t i) {
   int depth = 0;
-  bool in_class = false;
   for (; i < len; i++) {
     if (p[i] == '\\') {
       i++;
       continue;
     }
-    if (in_class) {
-      if (p[i] == ']')
-        in_class = false;
-      continue;
-    }
     if (p[i] == '[') {
-      in_class = true;
-      if (i + 1 < len && p[i + 1] == '^')
-        i++;
-      if (i + 1 < len && p[i + 1] == ']')
-        i++;
+      i = class_end(p, len, i);
       continue;
     }
     if (p[i] == '(')
@@ -161,8 +182,9 @@ static bool sequence(const char *p, size_t len, struct litset *best,
       i += 2;
       if (isalnum(n)) {
         FLUSH();
-        if ((n == 'p' || n == 'P' || n == 'x' || n == 'g' || n == 'k') &&
-            i < len && p[i] == '{') {
+        if (n == 'Q' || n == 'E')
+          return false;
+        if (strchr("pPxgkoN", n) && i < len && p[i] == '{') {
           while (i < len && p[i] != '}')
             i++;
           i++;
@@ -170,27 +192,35 @@ static bool sequence(const char *p, size_t len, struct litset *best,
           /* \xhh */
           while (i < len && isxdigit((unsigned char)p[i]))
             i++;
+        } else if ((n == 'c' || n == 'p' || n == 'P') && i < len) {
+          /* \cX, a control character; \pL, a one-letter property */
+          i++;
+        } else if ((n == 'g' || n == 'k') && i < len &&
+                   (p[i] == '<' || p[i] == '\'')) {
+          /* \k<name>, \g'name': a reference, not text */
+          char close = p[i] == '<' ? '>' : '\'';
+          while (++i < len && p[i] != close)
+            ;
+          i++;
+        } else if (n == 'g') {
+          /* \g1, \g-1, \g+1 */
+          if (i < len && (p[i] == '-' || p[i] == '+'))
+            i++;
+          while (i < len && isdigit((unsigned char)p[i]))
+            i++;
         }
-        if (n == 'Q' || n == 'E')
-          return false;
         skip_quantifier(p, len, &i, &present);
         continue;
       }
-      lit[0] = (char)n;
-      width = 1;
+      /* An escaped character stands for itself, all of its bytes. */
+      width = n < 0x80 ? 1 : n >= 0xF0 ? 4 : n >= 0xE0 ? 3 : 2;
+      if (i - 1 + width > len)
+        return false;
+      memcpy(lit, p + i - 1, width);
+      i += width - 1;
     } else if (c == '[') {
       FLUSH();
-      i++;
-      if (i < len && p[i] == '^')
-        i++;
-      if (i < len && p[i] == ']')
-        i++;
-      while (i < len && p[i] != ']') {
-        if (p[i] == '\\')
-          i++;
-        i++;
-      }
-      i++;
+      i = class_end(p, len, i) + 1;
       skip_quantifier(p, len, &i, &present);
       continue;
     } else if (c == '(') {
@@ -203,6 +233,8 @@ static bool sequence(const char *p, size_t len, struct litset *best,
           inner += 2;
         else
           capturing_or_plain = false; /* lookaround, named group, ... */
+      } else if (inner < end && p[inner] == '*') {
+        capturing_or_plain = false; /* a verb: (*UTF), (*SKIP), ... */
       }
       i = end + 1;
       bool optional = skip_quantifier(p, len, &i, &present);
@@ -250,24 +282,16 @@ static bool alternatives(const char *p, size_t len, struct litset *out) {
   out->n = 0;
   size_t start = 0;
   int depth = 0;
-  bool in_class = false;
   for (size_t i = 0; i <= len; i++) {
     if (i < len) {
       if (p[i] == '\\') {
         i++;
         continue;
       }
-      if (in_class) {
-        if (p[i] == ']')
-          in_class = false;
-        continue;
-      }
       if (p[i] == '[') {
-        in_class = true;
-        if (i + 1 < len && p[i + 1] == '^')
-          i++;
-        if (i + 1 < len && p[i + 1] == ']')
-          i++;
+        i = class_end(p, len, i);
+        if (i == len)
+          i--; /* unclosed: the last alternative ends here */
         continue;
       }
       if (p[i] == '(')
@@ -328,23 +352,13 @@ static size_t search_form(const char *run, size_t n, bool caseless,
 static size_t top_alternatives(const char *p, size_t len) {
   size_t n = 1;
   int depth = 0;
-  bool in_class = false;
   for (size_t i = 0; i < len; i++) {
     if (p[i] == '\\') {
       i++;
       continue;
     }
-    if (in_class) {
-      if (p[i] == ']')
-        in_class = false;
-      continue;
-    }
     if (p[i] == '[') {
-      in_class = true;
-      if (i + 1 < len && p[i + 1] == '^')
-        i++;
-      if (i + 1 < len && p[i + 1] == ']')
-        i++;
+      i = class_end(p, len, i);
     } else if (p[i] == '(') {
       depth++;
     } else if (p[i] == ')') {
@@ -360,9 +374,11 @@ int vg__regex_literals(struct vg_arena *arena, const char *pattern,
                        size_t len, bool caseless, bool folded,
                        struct vg_regex_literals *out) {
   memset(out, 0, sizeof *out);
-  /* Inline options and backreferences change what a literal means: such
-   * patterns always run. */
+  /* Inline options and backreferences change what a literal means, and
+   * (*ACCEPT) ends a match early: such patterns always run. */
   for (size_t i = 0; i + 1 < len; i++) {
+    if (len - i >= 8 && !memcmp(pattern + i, "(*ACCEPT", 8))
+      return VG_OK;
     if (pattern[i] == '\\') {
       if (isdigit((unsigned char)pattern[i + 1]))
         return VG_OK;

@@ -28,14 +28,15 @@ struct loader {
 
 static void error_at(struct loader *L, const char *file,
                      const struct vg_ynode *n, const char *code,
-                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+                     const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 static void error_at(struct loader *L, const char *file,
                      const struct vg_ynode *n, const char *code,
                      const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  vg_diags_addv(L->diags, VG_SEV_ERROR, file, n ? n->line : 0,
-                n ? n->col : 0, code, fmt, ap);
+  vg_diags_addv(L->diags, VG_SEV_ERROR, file, n ? n->line : 0, n ? n->col : 0,
+                code, fmt, ap);
   va_end(ap);
 }
 
@@ -155,8 +156,8 @@ static int read_list_file(struct loader *L, struct list_def *l, size_t *cap,
              file, node->str);
   FILE *f = fopen(path, "rb");
   if (!f) {
-    error_at(L, file, node, "list-file", "cannot read list file '%s': %s",
-             path, strerror(errno));
+    error_at(L, file, node, "list-file", "cannot read list file '%s': %s", path,
+             strerror(errno));
     return VG_EINVAL;
   }
   char *line = NULL;
@@ -310,11 +311,23 @@ done:
 /* ----------------------------------------------------------- tests */
 
 enum modifier_bit {
-  MOD_CONTAINS = 1 << 0, MOD_STARTSWITH = 1 << 1, MOD_ENDSWITH = 1 << 2,
-  MOD_RE = 1 << 3, MOD_GT = 1 << 4, MOD_GTE = 1 << 5, MOD_LT = 1 << 6,
-  MOD_LTE = 1 << 7, MOD_EXISTS = 1 << 8, MOD_IN = 1 << 9,
-  MOD_FUZZY = 1 << 10, MOD_FIELDREF = 1 << 11, MOD_ALL = 1 << 12,
-  MOD_CASED = 1 << 13, MOD_FOLD = 1 << 14, MOD_I = 1 << 15, MOD_M = 1 << 16,
+  MOD_CONTAINS = 1 << 0,
+  MOD_STARTSWITH = 1 << 1,
+  MOD_ENDSWITH = 1 << 2,
+  MOD_RE = 1 << 3,
+  MOD_GT = 1 << 4,
+  MOD_GTE = 1 << 5,
+  MOD_LT = 1 << 6,
+  MOD_LTE = 1 << 7,
+  MOD_EXISTS = 1 << 8,
+  MOD_IN = 1 << 9,
+  MOD_FUZZY = 1 << 10,
+  MOD_FIELDREF = 1 << 11,
+  MOD_ALL = 1 << 12,
+  MOD_CASED = 1 << 13,
+  MOD_FOLD = 1 << 14,
+  MOD_I = 1 << 15,
+  MOD_M = 1 << 16,
   MOD_S = 1 << 17
 };
 
@@ -469,9 +482,9 @@ static int compile_regex(struct loader *L, const char *file,
   rs->codes[rs->ncodes++] = k->re;
   /* JIT is an optimisation: a pattern JIT cannot take still runs. */
   pcre2_jit_compile(k->re, PCRE2_JIT_COMPLETE);
-  int rc = vg__regex_literals(&L->rs->arena, v->str, v->len,
-                              (mods & MOD_I) != 0, (mods & MOD_FOLD) != 0,
-                              &k->lits);
+  int rc =
+      vg__regex_literals(&L->rs->arena, v->str, v->len, (mods & MOD_I) != 0,
+                         (mods & MOD_FOLD) != 0, &k->lits);
   if (rc != VG_OK)
     return rc;
   k->literal_caseless = (mods & MOD_I) != 0;
@@ -491,9 +504,8 @@ static int compile_const(struct loader *L, const char *file,
                          struct konst *k) {
   struct vg_ruleset *rs = L->rs;
   if (v->type != VG_YSCALAR || vg_yscalar_is_null(v)) {
-    error_at(L, file, v, "type-mismatch",
-             "'%s' needs a %s value here%s", t->key,
-             vg_field_type_name(type),
+    error_at(L, file, v, "type-mismatch", "'%s' needs a %s value here%s",
+             t->key, vg_field_type_name(type),
              vg_yscalar_is_null(v) ? " (to test for a missing field use "
                                      "'|exists: false')"
                                    : "");
@@ -510,16 +522,16 @@ static int compile_const(struct loader *L, const char *file,
       bool b;
       if (vg_yscalar_bool(v, &b)) {
         error_at(L, file, v, "type-mismatch",
-                 "'%s' is a %s field: quote '%s' to compare it as text",
-                 t->key, vg_field_type_name(type), v->str);
+                 "'%s' is a %s field: quote '%s' to compare it as text", t->key,
+                 vg_field_type_name(type), v->str);
         return VG_EINVAL;
       }
     }
     char buf[2048];
     size_t len;
     if (type == VG_TYPE_PHONE && !(mods & MOD_CASED))
-      len = vg_phone_key(v->str, v->len, rs->phone_country_code, buf,
-                         sizeof buf);
+      len =
+          vg_phone_key(v->str, v->len, rs->phone_country_code, buf, sizeof buf);
     else if (mods & MOD_CASED) {
       len = v->len < sizeof buf ? v->len : sizeof buf + 1;
       memcpy(buf, v->str, len <= sizeof buf ? len : 0);
@@ -562,8 +574,8 @@ static int compile_const(struct loader *L, const char *file,
   if (type == VG_TYPE_BOOL) {
     if (!vg_yscalar_bool(v, &k->boolean)) {
       error_at(L, file, v, "type-mismatch",
-               "'%s' is a bool field: expected true or false, not '%s'",
-               t->key, v->str);
+               "'%s' is a bool field: expected true or false, not '%s'", t->key,
+               v->str);
       return VG_EINVAL;
     }
     return VG_OK;
@@ -648,24 +660,23 @@ static int compile_test(struct loader *L, const char *file, size_t kind,
              "'%s': cased applies to text fields only", key->str);
     return VG_EINVAL;
   }
-  if ((mods & MOD_FIELDREF) &&
-      !(op == OP_EQ || op == OP_GT || op == OP_GTE || op == OP_LT ||
-        op == OP_LTE)) {
+  if ((mods & MOD_FIELDREF) && !(op == OP_EQ || op == OP_GT || op == OP_GTE ||
+                                 op == OP_LT || op == OP_LTE)) {
     error_at(L, file, key, "bad-modifier",
              "'%s': fieldref goes with equals, gt, gte, lt or lte only",
              key->str);
     return VG_EINVAL;
   }
   if ((mods & MOD_ALL) && v->type != VG_YSEQ) {
-    error_at(L, file, key, "bad-modifier",
-             "'%s': all needs a list of values", key->str);
+    error_at(L, file, key, "bad-modifier", "'%s': all needs a list of values",
+             key->str);
     return VG_EINVAL;
   }
   if (op == OP_EXISTS) {
     bool b;
     if (!vg_yscalar_bool(v, &b)) {
-      error_at(L, file, v, "type-mismatch",
-               "'%s' needs true or false", key->str);
+      error_at(L, file, v, "type-mismatch", "'%s' needs true or false",
+               key->str);
       return VG_EINVAL;
     }
     t->negate_exists = !b;
@@ -788,8 +799,8 @@ static void unknown_kind(struct loader *L, const char *file,
     len += (size_t)snprintf(known + len, sizeof known - len, "%s%s",
                             i ? ", " : "", L->rs->kinds[i].name);
   error_at(L, file, n, "unknown-kind",
-           "unknown kind '%s' (the schemas declare %s)", scalar(n) ? n->str : "?",
-           known);
+           "unknown kind '%s' (the schemas declare %s)",
+           scalar(n) ? n->str : "?", known);
 }
 
 /* ---------------------------------------------------------- macros */
@@ -799,8 +810,7 @@ static int load_macros(struct loader *L, const struct vg_ydoc *doc,
   struct vg_ruleset *rs = L->rs;
   const char *file = doc->file;
   if (macros->type != VG_YMAP) {
-    error_at(L, file, macros, "bad-value",
-             "'macros' must map names to macros");
+    error_at(L, file, macros, "bad-value", "'macros' must map names to macros");
     return VG_EINVAL;
   }
   for (size_t i = 0; i < macros->npairs; i++) {
@@ -821,8 +831,8 @@ static int load_macros(struct loader *L, const struct vg_ydoc *doc,
     if (dup)
       continue;
     if (v->type != VG_YMAP) {
-      error_at(L, file, v, "bad-value",
-               "macro '%s' needs 'kind' and 'match'", k->str);
+      error_at(L, file, v, "bad-value", "macro '%s' needs 'kind' and 'match'",
+               k->str);
       continue;
     }
     bool bad_key = false;
@@ -879,9 +889,9 @@ static int load_macros(struct loader *L, const struct vg_ydoc *doc,
 /* ----------------------------------------------------------- rules */
 
 static const char *const rule_keys[] = {
-    "id",    "title", "kind",     "score",       "match",
-    "condition", "correlate", "description", "tags", "references",
-    "route", "enabled", "tests"};
+    "id",        "title",     "kind",        "score", "match",
+    "condition", "correlate", "description", "tags",  "references",
+    "route",     "enabled",   "tests"};
 
 static bool valid_id(const char *s) {
   if (!*s)
@@ -977,9 +987,8 @@ static int rule_digest(struct loader *L, struct rule *r,
       pairs[n++] = &node->pairs[i];
   /* Sort the rule's own keys; vg__ynode_to_json sorts nested maps. */
   for (size_t i = 1; i < n; i++)
-    for (size_t j = i; j > 0 && strcmp(pairs[j - 1]->key->str,
-                                       pairs[j]->key->str) > 0;
-         j--) {
+    for (size_t j = i;
+         j > 0 && strcmp(pairs[j - 1]->key->str, pairs[j]->key->str) > 0; j--) {
       const struct vg_ypair *t = pairs[j];
       pairs[j] = pairs[j - 1];
       pairs[j - 1] = t;
@@ -1012,8 +1021,9 @@ static int rule_digest(struct loader *L, struct rule *r,
   for (size_t i = 0; i < nlists && rc == VG_OK; i++) {
     const struct list_def *l = find_list(L->rs, lists[i]);
     char head[512];
-    int hn = snprintf(head, sizeof head, "%s\"%s\":{\"threshold\":%.17g,\"items\":[",
-                      i ? "," : "", l->name, l->threshold);
+    int hn =
+        snprintf(head, sizeof head, "%s\"%s\":{\"threshold\":%.17g,\"items\":[",
+                 i ? "," : "", l->name, l->threshold);
     rc = vg__buf_append(&buf, head, (size_t)hn);
     for (size_t j = 0; j < l->nitems && rc == VG_OK; j++) {
       struct vg_ynode item = {.type = VG_YSCALAR,
@@ -1063,7 +1073,9 @@ bool vg__rule_screens_kind(const struct rule *r, size_t k) {
   return false;
 }
 
-int64_t vg_ruleset_max_window(const vg_ruleset *rs) { return rs->max_window; }
+int64_t vg_ruleset_max_window(const vg_ruleset *rs) {
+  return rs->max_window;
+}
 
 static bool key_type_ok(enum vg_field_type t) {
   return t == VG_TYPE_STRING || t == VG_TYPE_TEXT || t == VG_TYPE_PHONE;
@@ -1113,7 +1125,10 @@ static int load_correlate(struct loader *L, const char *file,
                         *type = vg_ynode_get(c, "type"),
                         *field = vg_ynode_get(c, "field"),
                         *gte = vg_ynode_get(c, "gte");
-  const char *missing = !key ? "key" : !window ? "window" : !type ? "type" : NULL;
+  const char *missing = !key      ? "key"
+                        : !window ? "window"
+                        : !type   ? "type"
+                                  : NULL;
   if (missing) {
     error_at(L, file, c, "missing-key", "'correlate' has no '%s'", missing);
     return VG_EINVAL;
@@ -1145,13 +1160,13 @@ static int load_correlate(struct loader *L, const char *file,
              w ? w : "?");
     rc = VG_EINVAL;
   } else {
-    corr->window = (int64_t)amount * (*end == 'h' ? 3600 : 86400) *
-                   INT64_C(1000000);
+    corr->window =
+        (int64_t)amount * (*end == 'h' ? 3600 : 86400) * INT64_C(1000000);
   }
   /* keys */
   size_t nkeys = key->type == VG_YMAP ? key->npairs : 1;
-  corr->keys = vg_arena_calloc(&rs->arena, nkeys ? nkeys : 1,
-                               sizeof *corr->keys);
+  corr->keys =
+      vg_arena_calloc(&rs->arena, nkeys ? nkeys : 1, sizeof *corr->keys);
   if (!corr->keys)
     return VG_ENOMEM;
   if (key->type == VG_YMAP) {
@@ -1165,8 +1180,8 @@ static int load_correlate(struct loader *L, const char *file,
       }
       if (kind_node && k != kd) {
         error_at(L, file, kn, "bad-correlation",
-                 "the key names kind '%s' but the rule screens '%s'",
-                 kn->str, rs->kinds[kd].name);
+                 "the key names kind '%s' but the rule screens '%s'", kn->str,
+                 rs->kinds[kd].name);
         rc = VG_EINVAL;
         continue;
       }
@@ -1266,8 +1281,7 @@ static int check_tests(struct loader *L, const char *file,
   for (size_t i = 0; i < tests->nitems; i++) {
     const struct vg_ynode *t = tests->items[i];
     if (t->type != VG_YMAP) {
-      error_at(L, file, t, "bad-value",
-               "a test needs 'record' and 'expect'");
+      error_at(L, file, t, "bad-value", "a test needs 'record' and 'expect'");
       rc = VG_EINVAL;
       continue;
     }
@@ -1288,13 +1302,15 @@ static int check_tests(struct loader *L, const char *file,
                           *score = vg_ynode_get(t, "score");
     int64_t s;
     if (!record || record->type != VG_YMAP) {
-      error_at(L, file, record ? record : t, record ? "bad-value" : "missing-key",
+      error_at(L, file, record ? record : t,
+               record ? "bad-value" : "missing-key",
                "a test needs 'record', a mapping");
       rc = VG_EINVAL;
     }
     if (!expect || !scalar(expect) ||
         (strcmp(expect->str, "match") && strcmp(expect->str, "no_match"))) {
-      error_at(L, file, expect ? expect : t, expect ? "bad-value" : "missing-key",
+      error_at(L, file, expect ? expect : t,
+               expect ? "bad-value" : "missing-key",
                "a test needs 'expect: match' or 'expect: no_match'");
       rc = VG_EINVAL;
     }
@@ -1431,8 +1447,8 @@ static int load_rule(struct loader *L, struct vg_ydoc *doc,
       string_list(L, file, n, "tags", &r->tags, &r->ntags) != VG_OK)
     rc = VG_EINVAL;
   if ((n = vg_ynode_get(node, "references")) &&
-      string_list(L, file, n, "references", &r->references,
-                  &r->nreferences) != VG_OK)
+      string_list(L, file, n, "references", &r->references, &r->nreferences) !=
+          VG_OK)
     rc = VG_EINVAL;
   if ((n = vg_ynode_get(node, "enabled")) && !vg_yscalar_bool(n, &r->enabled)) {
     error_at(L, file, n, "bad-value", "'enabled' must be true or false");
@@ -1505,13 +1521,12 @@ static int load_rule(struct loader *L, struct vg_ydoc *doc,
   for (size_t i = 0; i < match->npairs; i++) {
     const struct vg_ynode *sk = match->pairs[i].key;
     if (!scalar(sk) || !sk->len || strchr(sk->str, ' ')) {
-      error_at(L, file, sk, "bad-value",
-               "a selection name must be one word");
+      error_at(L, file, sk, "bad-value", "a selection name must be one word");
       sels_ok = false;
       continue;
     }
-    int rr = compile_selection(L, file, r->kind, sk->str,
-                               match->pairs[i].value, &r->sels[r->nsels]);
+    int rr = compile_selection(L, file, r->kind, sk->str, match->pairs[i].value,
+                               &r->sels[r->nsels]);
     r->sels[r->nsels].line = sk->line;
     r->sels[r->nsels].col = sk->col;
     if (rr == VG_ENOMEM)
@@ -1550,9 +1565,9 @@ checked:
    * term: a key on an unprotected field makes every term safe. */
   bool key_protected = false;
   for (size_t i = 0; r->corr && i < r->corr->nkeys; i++)
-    key_protected |=
-        rs->kinds[r->corr->keys[i].kind].fields[r->corr->keys[i].field]
-            .protected_;
+    key_protected |= rs->kinds[r->corr->keys[i].kind]
+                         .fields[r->corr->keys[i].field]
+                         .protected_;
   if (r->corr && key_protected && !r->cond) {
     error_at(L, file, correlate, "fairness",
              "rule %s could flag people on protected characteristics alone: "
@@ -1775,7 +1790,9 @@ fail:
 
 /* -------------------------------------------------------- queries */
 
-size_t vg_ruleset_kind_count(const vg_ruleset *rs) { return rs->nkinds; }
+size_t vg_ruleset_kind_count(const vg_ruleset *rs) {
+  return rs->nkinds;
+}
 
 const char *vg_ruleset_kind_name(const vg_ruleset *rs, size_t kind) {
   return kind < rs->nkinds ? rs->kinds[kind].name : NULL;
@@ -1809,7 +1826,9 @@ void vg_ruleset_field_info(const vg_ruleset *rs, size_t kind, size_t field,
   out->derived = f->fn != DERIVED_NONE;
 }
 
-size_t vg_ruleset_rule_count(const vg_ruleset *rs) { return rs->nrules; }
+size_t vg_ruleset_rule_count(const vg_ruleset *rs) {
+  return rs->nrules;
+}
 
 void vg_ruleset_rule_info(const vg_ruleset *rs, size_t rule,
                           struct vg_rule_info *out) {

@@ -18,8 +18,8 @@ static void run_one(const struct vg_ruleset *rs, vg_eval *ev, size_t ri,
   const struct vg_ynode *record = vg_ynode_get(test, "record"),
                         *expect = vg_ynode_get(test, "expect"),
                         *score = vg_ynode_get(test, "score");
-  bool want_match = expect && expect->type == VG_YSCALAR &&
-                    !strcmp(expect->str, "match");
+  bool want_match =
+      expect && expect->type == VG_YSCALAR && !strcmp(expect->str, "match");
   struct vg__buf buf = {0};
   struct vg_result res;
   struct vg_reject rej;
@@ -37,8 +37,7 @@ static void run_one(const struct vg_ruleset *rs, vg_eval *ev, size_t ri,
     for (size_t i = 0; i < given->nitems; i++) {
       buf.len = 0;
       if (vg__ynode_to_json(given->items[i], &buf, false) != VG_OK ||
-          vg_eval_record_rule(ev, buf.data, buf.len, ri, &res, &rej) !=
-              VG_OK) {
+          vg_eval_record_rule(ev, buf.data, buf.len, ri, &res, &rej) != VG_OK) {
         snprintf(out->message, sizeof out->message,
                  "given record %zu is rejected: %s", i + 1, rej.reason);
         free(buf.data);
@@ -61,21 +60,20 @@ static void run_one(const struct vg_ruleset *rs, vg_eval *ev, size_t ri,
   vg_eval_set_state(ev, NULL);
   vg_corr_state_free(state);
   if (rc != VG_OK) {
-    snprintf(out->message, sizeof out->message,
-             "test record is rejected: %s", rej.reason);
+    snprintf(out->message, sizeof out->message, "test record is rejected: %s",
+             rej.reason);
     return;
   }
   bool matched = res.nhits > 0;
   if (matched != want_match) {
     snprintf(out->message, sizeof out->message, "expected %s, got %s",
-             want_match ? "match" : "no_match",
-             matched ? "match" : "no_match");
+             want_match ? "match" : "no_match", matched ? "match" : "no_match");
     return;
   }
   int64_t want_score;
   if (score && vg_yscalar_int(score, &want_score) && want_score != res.score) {
-    snprintf(out->message, sizeof out->message,
-             "expected score %lld, got %d", (long long)want_score, res.score);
+    snprintf(out->message, sizeof out->message, "expected score %lld, got %d",
+             (long long)want_score, res.score);
     return;
   }
   if (res.nincomplete) {
@@ -86,8 +84,8 @@ static void run_one(const struct vg_ruleset *rs, vg_eval *ev, size_t ri,
   out->passed = true;
 }
 
-int vg_ruleset_run_tests(const vg_ruleset *rs, vg_rule_test_cb cb,
-                         void *user, size_t *passed, size_t *failed) {
+int vg_ruleset_run_tests(const vg_ruleset *rs, vg_rule_test_cb cb, void *user,
+                         size_t *passed, size_t *failed) {
   vg_eval *ev = vg_eval_new(rs);
   if (!ev)
     return VG_ENOMEM;

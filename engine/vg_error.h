@@ -4,10 +4,10 @@
 #define VG_ERROR_H
 
 #define VG_OK 0
-#define VG_ENOMEM (-1)   /* an allocation failed */
-#define VG_EIO (-2)      /* a file could not be read */
-#define VG_EINVAL (-3)   /* bad input; details in the diagnostics */
-#define VG_ELIMIT (-4)   /* a size or depth limit was reached */
+#define VG_ENOMEM (-1) /* an allocation failed */
+#define VG_EIO (-2)    /* a file could not be read */
+#define VG_EINVAL (-3) /* bad input; details in the diagnostics */
+#define VG_ELIMIT (-4) /* a size or depth limit was reached */
 #define VG_ENOTFOUND (-5)
 
 const char *vg_strerror(int code);

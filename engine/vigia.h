@@ -125,7 +125,7 @@ struct vg_evidence {
    * cut at VG_EVIDENCE_MAX bytes on a character boundary. */
   const char *value;
   size_t value_len;
-  bool value_is_string; /* false: number or bool text, emitted bare */
+  bool value_is_string;         /* false: number or bool text, emitted bare */
   int64_t span_start, span_end; /* byte span in the value, or -1 */
   const char *entry;            /* fuzzy: the list entry matched, or NULL */
   double similarity;            /* fuzzy: in [0, 1] */
@@ -149,7 +149,7 @@ struct vg_result {
   int64_t observed_at; /* microseconds since 1970-01-01T00:00:00Z */
   int score;           /* sum of hit scores, capped at 100 */
   int threshold;
-  bool opens_case; /* score >= threshold */
+  bool opens_case;     /* score >= threshold */
   const char *subject; /* the subject field's value, or NULL */
   size_t subject_len;
   const struct vg_hit *hits;
@@ -173,9 +173,8 @@ int vg_eval_record(vg_eval *ev, const char *json, size_t len,
 
 /* As vg_eval_record, but evaluates only rule `rule`, even when disabled
  * (for embedded tests). */
-int vg_eval_record_rule(vg_eval *ev, const char *json, size_t len,
-                        size_t rule, struct vg_result *result,
-                        struct vg_reject *reject);
+int vg_eval_record_rule(vg_eval *ev, const char *json, size_t len, size_t rule,
+                        struct vg_result *result, struct vg_reject *reject);
 
 /* The last screened record's value of a declared field as display text
  * (dates and datetimes as written, numbers as in the JSON). Returns false
@@ -252,7 +251,7 @@ typedef void (*vg_rule_test_cb)(const struct vg_rule_test_outcome *outcome,
 
 /* Runs every embedded test of every rule (disabled ones too), calling cb
  * once per test. Returns 0 or VG_ENOMEM; sets *passed and *failed. */
-int vg_ruleset_run_tests(const vg_ruleset *rs, vg_rule_test_cb cb,
-                         void *user, size_t *passed, size_t *failed);
+int vg_ruleset_run_tests(const vg_ruleset *rs, vg_rule_test_cb cb, void *user,
+                         size_t *passed, size_t *failed);
 
 #endif

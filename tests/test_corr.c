@@ -113,8 +113,7 @@ static void count_at_bound(void **state) {
   assert_int_equal(advert(&f, "a", "2026-01-01T00:00:00Z", "300 1", "x"), 0);
   assert_int_equal(advert(&f, "b", "2026-01-01T10:00:00Z", "300-1", "x"), 0);
   /* Third record sharing the key (digits only): fires. */
-  assert_int_equal(advert(&f, "c", "2026-01-02T00:00:00Z", "(300) 1", "x"),
-                   30);
+  assert_int_equal(advert(&f, "c", "2026-01-02T00:00:00Z", "(300) 1", "x"), 30);
   /* Another phone does not. */
   assert_int_equal(advert(&f, "d", "2026-01-02T00:00:00Z", "300 2", "x"), 0);
   unload(&f);
@@ -152,16 +151,12 @@ static void out_of_order(void **state) {
   struct fixture f;
   assert_int_equal(load(&f, count_rule), VG_OK);
   /* Two records observed later arrive first. */
-  assert_int_equal(advert(&f, "late1", "2026-01-05T00:00:00Z", "3001", "x"),
-                   0);
-  assert_int_equal(advert(&f, "late2", "2026-01-05T01:00:00Z", "3001", "x"),
-                   0);
+  assert_int_equal(advert(&f, "late1", "2026-01-05T00:00:00Z", "3001", "x"), 0);
+  assert_int_equal(advert(&f, "late2", "2026-01-05T01:00:00Z", "3001", "x"), 0);
   /* Observed before both: they do not count for it. */
-  assert_int_equal(advert(&f, "early", "2026-01-04T00:00:00Z", "3001", "x"),
-                   0);
+  assert_int_equal(advert(&f, "early", "2026-01-04T00:00:00Z", "3001", "x"), 0);
   /* Observed after all three, within 2 days of each: fires. */
-  assert_int_equal(advert(&f, "last", "2026-01-05T02:00:00Z", "3001", "x"),
-                   30);
+  assert_int_equal(advert(&f, "last", "2026-01-05T02:00:00Z", "3001", "x"), 30);
   unload(&f);
 }
 
@@ -289,15 +284,19 @@ static void overlay_reads_base_writes_layer(void **state) {
   (void)state;
   struct vg_corr_state *base = vg_corr_mem_new();
   assert_non_null(base);
-  struct vg_corr_entry e = {.kind = "k", .source = "s", .source_len = 1,
-                            .id = "1", .id_len = 1, .time = 10,
-                            .value = "v", .value_len = 1};
+  struct vg_corr_entry e = {.kind = "k",
+                            .source = "s",
+                            .source_len = 1,
+                            .id = "1",
+                            .id_len = 1,
+                            .time = 10,
+                            .value = "v",
+                            .value_len = 1};
   assert_int_equal(base->put(base, "R", "key", 3, &e), VG_OK);
   struct vg_corr_state *top = vg_corr_overlay_new(base);
   assert_non_null(top);
   int n = 0;
-  assert_int_equal(top->scan(top, "R", "key", 3, 0, 100, count_entries, &n),
-                   0);
+  assert_int_equal(top->scan(top, "R", "key", 3, 0, 100, count_entries, &n), 0);
   assert_int_equal(n, 1);
   /* A new version of the same record replaces the base's entry. */
   e.time = 20;
@@ -305,8 +304,7 @@ static void overlay_reads_base_writes_layer(void **state) {
   e.id = "2";
   assert_int_equal(top->put(top, "R", "key", 3, &e), VG_OK);
   n = 0;
-  assert_int_equal(top->scan(top, "R", "key", 3, 0, 100, count_entries, &n),
-                   0);
+  assert_int_equal(top->scan(top, "R", "key", 3, 0, 100, count_entries, &n), 0);
   assert_int_equal(n, 2);
   /* The base is unchanged. */
   n = 0;
@@ -315,8 +313,7 @@ static void overlay_reads_base_writes_layer(void **state) {
   assert_int_equal(n, 1);
   /* Other rules and keys are apart. */
   n = 0;
-  assert_int_equal(top->scan(top, "S", "key", 3, 0, 100, count_entries, &n),
-                   0);
+  assert_int_equal(top->scan(top, "S", "key", 3, 0, 100, count_entries, &n), 0);
   assert_int_equal(n, 0);
   vg_corr_state_free(top);
   vg_corr_state_free(base);
@@ -329,9 +326,14 @@ static void memory_state_many_keys(void **state) {
   char key[32];
   for (int i = 0; i < 20000; i++) {
     int len = snprintf(key, sizeof key, "k%d", i);
-    struct vg_corr_entry e = {.kind = "k", .source = "s", .source_len = 1,
-                              .id = key, .id_len = (size_t)len, .time = i,
-                              .value = "", .value_len = 0};
+    struct vg_corr_entry e = {.kind = "k",
+                              .source = "s",
+                              .source_len = 1,
+                              .id = key,
+                              .id_len = (size_t)len,
+                              .time = i,
+                              .value = "",
+                              .value_len = 0};
     assert_int_equal(m->put(m, "R", key, (size_t)len, &e), VG_OK);
   }
   for (int i = 0; i < 20000; i += 997) {
@@ -360,7 +362,8 @@ static void load_errors(void **state) {
   static const struct load_case cases[] = {
       /* window without unit */
       {"rules:\n  - id: X\n    title: t\n    kind: job_advert\n    score: 5\n"
-       "    correlate: { key: contact.phone, window: 30, type: count, gte: 2 }\n",
+       "    correlate: { key: contact.phone, window: 30, type: count, gte: 2 "
+       "}\n",
        "bad-correlation"},
       /* key field missing in a kind */
       {"rules:\n  - id: X\n    title: t\n    score: 5\n"
