@@ -12,7 +12,11 @@ struct vg_acm {
   uint16_t classes[256];
   size_t nclasses;
   size_t nstates;
-  uint32_t *next;    /* nstates * nclasses transitions */
+  uint32_t *next; /* nstates * nclasses transitions, while building */
+  /* The scan's table: per transition, the target state's row offset
+   * (state * nclasses) shifted left once, the low bit set when the target
+   * reports literals, so a byte costs two loads and no multiply. */
+  uint32_t *table;
   uint32_t *out_at;  /* per state: first index into outs, and ... */
   uint32_t *out_end; /* ... one past its last */
   uint32_t *outs;    /* literal ids ending at each state (failure chain) */
@@ -34,6 +38,7 @@ void vg_acm_free(struct vg_acm *acm) {
   if (!acm)
     return;
   free(acm->next);
+  free(acm->table);
   free(acm->out_at);
   free(acm->out_end);
   free(acm->outs);
@@ -161,8 +166,18 @@ struct vg_acm *vg_acm_new(const char *const *literals, const size_t *lens,
   free(st);
   free(pool);
   free(queue);
-  if (!ok)
+  if (!ok || nstates * nclasses >= (UINT32_C(1) << 31))
     goto fail;
+  acm->table = malloc(nstates * nclasses * sizeof *acm->table);
+  if (!acm->table)
+    goto fail;
+  for (size_t i = 0; i < nstates * nclasses; i++) {
+    uint32_t target = acm->next[i];
+    acm->table[i] = (uint32_t)(target * nclasses) << 1 |
+                    (acm->out_at[target] != acm->out_end[target]);
+  }
+  free(acm->next);
+  acm->next = NULL;
   return acm;
 fail:
   vg_acm_free(acm);
@@ -171,15 +186,17 @@ fail:
 
 void vg_acm_scan(const struct vg_acm *acm, const char *text, size_t len,
                  uint64_t *found) {
-  const uint32_t *next = acm->next;
+  const uint32_t *table = acm->table;
   const uint16_t *classes = acm->classes;
-  const size_t ncls = acm->nclasses;
-  const uint32_t *at = acm->out_at, *end = acm->out_end;
-  uint32_t s = 0;
-  for (size_t i = 0; i < len; i++) {
-    s = next[s * ncls + classes[(uint8_t)text[i]]];
-    if (at[s] != end[s])
-      for (uint32_t k = at[s]; k < end[s]; k++)
+  const uint8_t *p = (const uint8_t *)text, *end = p + len;
+  uint32_t row = 0;
+  while (p < end) {
+    uint32_t t = table[row + classes[*p++]];
+    row = t >> 1;
+    if (t & 1) {
+      uint32_t s = row / (uint32_t)acm->nclasses;
+      for (uint32_t k = acm->out_at[s]; k < acm->out_end[s]; k++)
         found[acm->outs[k] >> 6] |= UINT64_C(1) << (acm->outs[k] & 63);
+    }
   }
 }
