@@ -299,8 +299,12 @@ static bool run_regex(struct vg_eval *ev, const struct test *t,
         return false;
     }
   }
-  int rc = pcre2_match(k->re, (PCRE2_SPTR)subject, subject_len, 0,
-                       PCRE2_NO_UTF_CHECK, ev->md, ev->rs->match_ctx);
+  /* The JIT entry point skips pcre2_match's argument checks; the subject
+   * is valid UTF-8 already (the scanner checked it). */
+  int rc = k->jit ? pcre2_jit_match(k->re, (PCRE2_SPTR)subject, subject_len,
+                                    0, 0, ev->md, ev->rs->match_ctx)
+                  : pcre2_match(k->re, (PCRE2_SPTR)subject, subject_len, 0,
+                                PCRE2_NO_UTF_CHECK, ev->md, ev->rs->match_ctx);
   if (rc >= 0 || rc == PCRE2_ERROR_NOMATCH) {
     if (rc < 0)
       return false;

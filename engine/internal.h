@@ -89,6 +89,7 @@ struct konst {
   int64_t time; /* date or datetime, microseconds */
   bool boolean;
   pcre2_code *re;
+  bool jit; /* re compiled to machine code */
   /* Prefilter: the regex can only match when the value holds, for every
    * set, one of its literals (see regex.h). No sets: always run it. */
   struct vg_regex_literals lits;

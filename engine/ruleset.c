@@ -481,7 +481,7 @@ static int compile_regex(struct loader *L, const char *file,
   }
   rs->codes[rs->ncodes++] = k->re;
   /* JIT is an optimisation: a pattern JIT cannot take still runs. */
-  pcre2_jit_compile(k->re, PCRE2_JIT_COMPLETE);
+  k->jit = pcre2_jit_compile(k->re, PCRE2_JIT_COMPLETE) == 0;
   int rc =
       vg__regex_literals(&L->rs->arena, v->str, v->len, (mods & MOD_I) != 0,
                          (mods & MOD_FOLD) != 0, &k->lits);
