@@ -43,6 +43,7 @@ int vg_cmd_rules_lint(struct vg_cli *cli, size_t nwords, const char **words) {
 
 struct test_report {
   const vg_ruleset *rs;
+  json_t *failures; /* --json: collected; otherwise printed at once */
 };
 
 static void report_test(const struct vg_rule_test_outcome *o, void *user) {
@@ -51,8 +52,15 @@ static void report_test(const struct vg_rule_test_outcome *o, void *user) {
     return;
   struct vg_rule_info info;
   vg_ruleset_rule_info(r->rs, o->rule, &info);
-  printf("%s:%d: FAIL %s test %zu: %s\n", o->file, o->line, info.id,
-         o->test + 1, o->message);
+  if (r->failures)
+    json_array_append_new(
+        r->failures,
+        json_pack("{s:s, s:i, s:s, s:I, s:s}", "file", o->file, "line",
+                  o->line, "rule", info.id, "test", (json_int_t)(o->test + 1),
+                  "message", o->message));
+  else
+    printf("%s:%d: FAIL %s test %zu: %s\n", o->file, o->line, info.id,
+           o->test + 1, o->message);
 }
 
 int vg_cmd_rules_test(struct vg_cli *cli, size_t nwords, const char **words) {
@@ -63,15 +71,26 @@ int vg_cmd_rules_test(struct vg_cli *cli, size_t nwords, const char **words) {
   vg_ruleset *rs;
   if ((rc = vg_cli_load_rules(cli, false, &rs)) != VG_EXIT_OK)
     return rc;
-  struct test_report report = {.rs = rs};
+  struct test_report report = {.rs = rs,
+                               .failures = cli->json ? json_array() : NULL};
   size_t passed = 0, failed = 0;
   if (vg_ruleset_run_tests(rs, report_test, &report, &passed, &failed) !=
       VG_OK) {
     vg_cli_error("out of memory while running the rule tests");
+    json_decref(report.failures);
     vg_ruleset_free(rs);
     return VG_EXIT_FAILURE;
   }
-  printf("%zu passed, %zu failed\n", passed, failed);
+  if (report.failures) {
+    json_t *doc = json_pack("{s:I, s:I, s:o}", "passed", (json_int_t)passed,
+                            "failed", (json_int_t)failed, "failures",
+                            report.failures);
+    json_dumpf(doc, stdout, JSON_COMPACT);
+    fputc('\n', stdout);
+    json_decref(doc);
+  } else {
+    printf("%zu passed, %zu failed\n", passed, failed);
+  }
   vg_ruleset_free(rs);
   return failed ? VG_EXIT_FAILURE : VG_EXIT_OK;
 }

@@ -34,6 +34,7 @@ struct vg_eval {
   struct val *vals;
   int8_t *sel_memo;   /* per rule: -1 unknown, 0 false, 1 true */
   int8_t *macro_memo; /* per record */
+  uint8_t *macro_done; /* per explained hit: macro evidence given */
   pcre2_match_data *md;
   const struct vg__kind *kind;
   size_t kind_index;
@@ -66,6 +67,7 @@ vg_eval *vg_eval_new(const vg_ruleset *rs) {
   ev->vals = calloc(rs->max_fields ? rs->max_fields : 1, sizeof *ev->vals);
   ev->sel_memo = calloc(rs->max_sels ? rs->max_sels : 1, 1);
   ev->macro_memo = calloc(rs->nmacros ? rs->nmacros : 1, 1);
+  ev->macro_done = calloc(rs->nmacros ? rs->nmacros : 1, 1);
   ev->hits = calloc(rs->nrules ? rs->nrules : 1, sizeof *ev->hits);
   ev->incomplete_ids =
       calloc(rs->nrules ? rs->nrules : 1, sizeof *ev->incomplete_ids);
@@ -74,7 +76,7 @@ vg_eval *vg_eval_new(const vg_ruleset *rs) {
       calloc(rs->prefilter_words ? rs->prefilter_words : 1, sizeof *ev->found);
   ev->scanned_gen =
       calloc(rs->nprefilters ? rs->nprefilters : 1, sizeof *ev->scanned_gen);
-  if (!ev->found || !ev->scanned_gen || !ev->tokens || !ev->vals ||
+  if (!ev->found || !ev->scanned_gen || !ev->macro_done || !ev->tokens || !ev->vals ||
       !ev->sel_memo || !ev->macro_memo || !ev->hits || !ev->incomplete_ids ||
       !ev->md) {
     vg_eval_free(ev);
@@ -91,6 +93,7 @@ void vg_eval_free(vg_eval *ev) {
   free(ev->vals);
   free(ev->sel_memo);
   free(ev->macro_memo);
+  free(ev->macro_done);
   free(ev->hits);
   free(ev->incomplete_ids);
   pcre2_match_data_free(ev->md);
@@ -346,7 +349,7 @@ static bool holds_const(struct vg_eval *ev, const struct test *t,
     if (t->cased) {
       if (!str_op(t->op, v->s, v->len, k->folded, k->folded_len, &start))
         return false;
-      if (x) {
+      if (x && t->op != OP_EQ) {
         x->span_start = start;
         x->span_end = start + (int64_t)k->folded_len;
       }
@@ -401,8 +404,8 @@ static bool holds_const(struct vg_eval *ev, const struct test *t,
   return false;
 }
 
-static bool compare_fields(struct vg_eval *ev, enum test_op op, struct val *a,
-                           struct val *b) {
+static bool compare_fields(struct vg_eval *ev, enum test_op op, bool cased,
+                           struct val *a, struct val *b) {
   switch (a->type) {
   case VG_TYPE_INT:
   case VG_TYPE_NUMBER:
@@ -421,6 +424,8 @@ static bool compare_fields(struct vg_eval *ev, enum test_op op, struct val *a,
   case VG_TYPE_BOOL:
     return a->boolean == b->boolean;
   default:
+    if (cased)
+      return a->len == b->len && memcmp(a->s, b->s, a->len) == 0;
     if (!ensure_folded(ev, a) || !ensure_folded(ev, b))
       return false;
     return a->folded_len == b->folded_len &&
@@ -437,11 +442,11 @@ static bool holds_scalar(struct vg_eval *ev, const struct test *t,
       return false;
     if (other->type == VG_TYPE_LIST) {
       for (uint32_t i = 0; i < other->nelems; i++)
-        if (compare_fields(ev, t->op, v, &other->elems[i]))
+        if (compare_fields(ev, t->op, t->cased, v, &other->elems[i]))
           return true;
       return false;
     }
-    return compare_fields(ev, t->op, v, other);
+    return compare_fields(ev, t->op, t->cased, v, other);
   }
   if (t->op == OP_IN) {
     if (t->cased)
@@ -490,6 +495,21 @@ static bool test_holds(struct vg_eval *ev, const struct test *t,
   }
   if (!v->present)
     return false;
+  if (v->type == VG_TYPE_LIST && t->all) {
+    /* Every value must be found, each in some element of the list. */
+    for (size_t c = 0; c < t->nvalues; c++) {
+      bool found = false;
+      for (uint32_t i = 0; i < v->nelems && !found; i++)
+        found = holds_const(ev, t, &t->values[c], &v->elems[i], x);
+      if (!found)
+        return false;
+    }
+    if (x) {
+      x->value = v;
+      x->span_start = x->span_end = -1;
+    }
+    return true;
+  }
   if (v->type == VG_TYPE_LIST) {
     for (uint32_t i = 0; i < v->nelems; i++)
       if (holds_scalar(ev, t, &v->elems[i], x)) {
@@ -644,8 +664,9 @@ static int explain_cond(struct vg_eval *ev, const struct rule *r,
     return explain_selection(ev, &r->sels[c->index], r->sels[c->index].name,
                              list);
   case COND_MACRO:
-    if (negated)
+    if (negated || ev->macro_done[c->index])
       return VG_OK;
+    ev->macro_done[c->index] = 1;
     return explain_selection(ev, &ev->rs->macros[c->index].sel,
                              ev->rs->macros[c->index].name, list);
   case COND_NOT:
@@ -932,6 +953,11 @@ static int prepare(struct vg_eval *ev, const char *json, size_t len,
       continue;
     }
     const struct vg_json_token *tok = &ev->tokens[f->json_index];
+    if (f->drop) {
+      /* Removed at ingest: never typed, tested or shown. */
+      v->type = (uint8_t)f->type;
+      continue;
+    }
     if (tok->kind == VG_JSON_ABSENT || tok->kind == VG_JSON_NULL) {
       v->type = (uint8_t)f->type;
       if (f->required) {
@@ -1161,6 +1187,7 @@ static int run_correlation(struct vg_eval *ev, size_t ri,
     uint8_t *marks = r->nsels <= sizeof done
                          ? done
                          : vg_arena_calloc(&ev->arena, r->nsels, 1);
+    memset(ev->macro_done, 0, ev->rs->nmacros ? ev->rs->nmacros : 1);
     if (!marks || explain_cond(ev, r, r->cond, false, &list, marks) != VG_OK) {
       free(t.related.data);
       return VG_ENOMEM;
@@ -1214,6 +1241,7 @@ static int run_rule(struct vg_eval *ev, size_t ri, struct vg_result *res) {
       r->nsels <= sizeof done ? done : vg_arena_calloc(&ev->arena, r->nsels, 1);
   if (!marks)
     return VG_ENOMEM;
+  memset(ev->macro_done, 0, ev->rs->nmacros ? ev->rs->nmacros : 1);
   int rc = explain_cond(ev, r, r->cond, false, &list, marks);
   if (rc != VG_OK)
     return rc;

@@ -19,7 +19,14 @@
 #define VG_MATCH_LIMIT 200000
 #define VG_DEPTH_LIMIT 5000
 
+struct seen_id {
+  const char *id, *file;
+  int line, col;
+};
+
 struct loader {
+  struct seen_id *ids; /* every rule id met, for duplicate-id */
+  size_t nids, ids_cap;
   struct vg_ruleset *rs;
   struct vg_diags *diags;
   const struct vg_config *cfg;
@@ -530,8 +537,12 @@ static int compile_const(struct loader *L, const char *file,
     char buf[2048];
     size_t len;
     if (type == VG_TYPE_PHONE && !(mods & MOD_CASED))
-      len =
-          vg_phone_key(v->str, v->len, rs->phone_country_code, buf, sizeof buf);
+      /* A whole number gets the country code like the values it meets;
+       * a part of one (contains, startswith, endswith) keeps its digits
+       * as written. */
+      len = vg_phone_key(v->str, v->len,
+                         t->op == OP_EQ ? rs->phone_country_code : NULL, buf,
+                         sizeof buf);
     else if (mods & MOD_CASED) {
       len = v->len < sizeof buf ? v->len : sizeof buf + 1;
       memcpy(buf, v->str, len <= sizeof buf ? len : 0);
@@ -642,6 +653,13 @@ static int compile_test(struct loader *L, const char *file, size_t kind,
     return unknown_field(L, file, key, k, path);
   t->field = field;
   enum vg_field_type type = k->fields[field].type;
+  if (k->fields[field].drop) {
+    error_at(L, file, key, "dropped-field",
+             "field '%s' is dropped at ingest (drop: true): no rule can test "
+             "it",
+             path);
+    return VG_EINVAL;
+  }
   if (rc != VG_OK)
     return rc;
   if (!op_fits(op, type)) {
@@ -705,6 +723,13 @@ static int compile_test(struct loader *L, const char *file, size_t kind,
     int ref = vg__kind_field(k, v->str, v->len);
     if (ref < 0)
       return unknown_field(L, file, v, k, v->str);
+    if (k->fields[ref].drop) {
+      error_at(L, file, v, "dropped-field",
+               "field '%s' is dropped at ingest (drop: true): no rule can "
+               "test it",
+               v->str);
+      return VG_EINVAL;
+    }
     enum vg_field_type rt = k->fields[ref].type;
     bool comparable = (is_stringish(type) && is_stringish(rt)) ||
                       (is_numeric(type) && is_numeric(rt)) ||
@@ -751,6 +776,11 @@ static int compile_selection(struct loader *L, const char *file, size_t kind,
   s->col = node->col;
   size_t nmaps = node->type == VG_YSEQ ? node->nitems : 1;
   size_t ntests = 0;
+  if (nmaps == 0) {
+    error_at(L, file, node, "bad-value",
+             "selection '%s' is an empty list: it could never hold", name);
+    return VG_EINVAL;
+  }
   for (size_t m = 0; m < nmaps; m++) {
     const struct vg_ynode *map = node->type == VG_YSEQ ? node->items[m] : node;
     if (map->type != VG_YMAP || map->npairs == 0) {
@@ -1049,7 +1079,16 @@ static int rule_digest(struct loader *L, struct rule *r,
       rc = vg__ynode_to_json(m->node, &buf, true);
   }
   if (rc == VG_OK)
-    rc = vg__buf_append(&buf, "}}", 2);
+    rc = vg__buf_append(&buf, "}", 1);
+  /* The country code changes what a phone constant means. */
+  if (rc == VG_OK && L->rs->phone_country_code) {
+    rc = vg__buf_append(&buf, ",\"phone_country_code\":", 22);
+    if (rc == VG_OK)
+      rc = vg__buf_json_string(&buf, L->rs->phone_country_code,
+                               strlen(L->rs->phone_country_code));
+  }
+  if (rc == VG_OK)
+    rc = vg__buf_append(&buf, "}", 1);
   if (rc == VG_OK) {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
@@ -1369,6 +1408,7 @@ static int load_rule(struct loader *L, struct vg_ydoc *doc,
         !(correlate && correlate->type == VG_YMAP &&
           vg_ynode_get(correlate, "key") &&
           vg_ynode_get(correlate, "key")->type == VG_YMAP &&
+          vg_ynode_get(correlate, "key")->npairs > 1 &&
           !strcmp(required[i], "kind"))) {
       error_at(L, file, node, "missing-key", "rule%s%s has no '%s'",
                id && scalar(id) ? " " : "", id && scalar(id) ? id->str : "",
@@ -1402,17 +1442,29 @@ static int load_rule(struct loader *L, struct vg_ydoc *doc,
       rc = VG_EINVAL;
     } else {
       r->id = id->str;
-      for (size_t i = 0; i < rs->nrules; i++)
-        if (!strcmp(rs->rules[i].id, id->str)) {
+      /* Every id seen counts, also of rules with other errors, so both
+       * places of a duplicate are reported in one run. */
+      for (size_t i = 0; i < L->nids; i++)
+        if (!strcmp(L->ids[i].id, id->str)) {
           error_at(L, file, id, "duplicate-id",
                    "rule id '%s' is already used at %s:%d", id->str,
-                   rs->rules[i].file, rs->rules[i].line);
-          vg_diags_add(L->diags, VG_SEV_ERROR, rs->rules[i].file,
-                       rs->rules[i].line, rs->rules[i].col, "duplicate-id",
+                   L->ids[i].file, L->ids[i].line);
+          vg_diags_add(L->diags, VG_SEV_ERROR, L->ids[i].file,
+                       L->ids[i].line, L->ids[i].col, "duplicate-id",
                        "rule id '%s' is used again at %s:%d", id->str, file,
                        id->line);
           rc = VG_EINVAL;
         }
+      if (L->nids == L->ids_cap) {
+        size_t cap = L->ids_cap ? L->ids_cap * 2 : 64;
+        struct seen_id *grown = realloc(L->ids, cap * sizeof *grown);
+        if (!grown)
+          return VG_ENOMEM;
+        L->ids = grown;
+        L->ids_cap = cap;
+      }
+      L->ids[L->nids++] = (struct seen_id){id->str, file, node->line,
+                                           node->col};
     }
   }
   if (title) {
@@ -1777,9 +1829,11 @@ int vg_ruleset_load(const char *dir, const struct vg_config *cfg,
     free(files.paths[i]);
   free(files.paths);
   vg_diags_sort(diags);
+  free(L.ids);
   *out = rs;
   return VG_OK;
 fail:
+  free(L.ids);
   for (size_t i = 0; i < files.n; i++)
     free(files.paths[i]);
   free(files.paths);
