@@ -4,6 +4,7 @@
  * check (SPEC 2.6) over the condition's OR-of-AND terms. */
 #include <ctype.h>
 #include <fnmatch.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -64,13 +65,17 @@ static bool tok_is(const struct parser *p, const char *word) {
 }
 
 /* Column of a byte offset in the condition: the scalar's column, past the
- * opening quote when quoted. Multi-line scalars point at their start. */
+ * opening quote when quoted. Multi-line scalars point at their start.
+ * Columns count characters, as the YAML reader's do. */
 static void place(const struct parser *p, size_t offset, int *line, int *col) {
   *line = p->node->line;
   *col = p->node->col;
   if (memchr(p->text, '\n', p->len))
     return;
-  *col += (int)offset + (p->node->quoted ? 1 : 0);
+  size_t chars = 0;
+  for (size_t i = 0; i < offset && i < p->len; i++)
+    chars += ((unsigned char)p->text[i] & 0xC0) != 0x80;
+  *col += (int)chars + (p->node->quoted ? 1 : 0);
 }
 
 static void fail(struct parser *p, size_t offset, const char *code,
@@ -165,8 +170,11 @@ static struct cond *parse_quantified(struct parser *p) {
   bool all = tok_is(p, "all");
   size_t k = 0;
   if (!all) {
+    /* Saturates: a count too large to hold is too large for any rule. */
     for (size_t i = 0; i < p->tok_len; i++)
-      k = k * 10 + (size_t)(p->text[p->tok_start + i] - '0');
+      k = k > (SIZE_MAX - 9) / 10
+              ? SIZE_MAX
+              : k * 10 + (size_t)(p->text[p->tok_start + i] - '0');
   }
   next_token(p); /* "of" */
   next_token(p);
@@ -407,8 +415,8 @@ static bool unsafe(const struct vg_ruleset *rs, const struct rule *rule,
   const struct vg__kind *k = &rs->kinds[rule->kind];
   switch (c->type) {
   case COND_SEL:
-    return selection_unsafe(k, &rule->sels[c->index],
-                            rule->sels[c->index].name, negated, t);
+    return selection_unsafe(k, &rule->sels[c->index], rule->sels[c->index].name,
+                            negated, t);
   case COND_MACRO:
     return selection_unsafe(k, &rs->macros[c->index].sel,
                             rs->macros[c->index].name, negated, t);

@@ -91,9 +91,9 @@ static int err_at(struct vg_diags *d, const char *file,
   return VG_EINVAL;
 }
 
-static int add_field(struct vg_ruleset *rs, struct vg__kind *k,
-                     size_t *cap, const char *path, enum vg_field_type type,
-                     int line, int col, struct vg__field **out) {
+static int add_field(struct vg_ruleset *rs, struct vg__kind *k, size_t *cap,
+                     const char *path, enum vg_field_type type, int line,
+                     int col, struct vg__field **out) {
   if (k->nfields == *cap) {
     size_t ncap = *cap ? *cap * 2 : 32;
     struct vg__field *f = vg_arena_alloc(&rs->arena, ncap * sizeof *f);
@@ -148,9 +148,9 @@ static int field_flags(const struct vg_ynode *spec, struct vg__field *f,
   return rc;
 }
 
-static int load_fields(struct vg_ruleset *rs, struct vg__kind *k,
-                       size_t *cap, const struct vg_ynode *fields,
-                       const char *file, struct vg_diags *d) {
+static int load_fields(struct vg_ruleset *rs, struct vg__kind *k, size_t *cap,
+                       const struct vg_ynode *fields, const char *file,
+                       struct vg_diags *d) {
   int rc = VG_OK;
   if (fields->type != VG_YMAP)
     return err_at(d, file, fields, "bad-value", "%s",
@@ -216,8 +216,8 @@ static const struct {
                    {"count", DERIVED_COUNT}};
 
 static int derived_input(struct vg__kind *k, const struct vg_ynode *n,
-                         bool want_list, const char *file,
-                         struct vg_diags *d, int *out) {
+                         bool want_list, const char *file, struct vg_diags *d,
+                         int *out) {
   if (n->type != VG_YSCALAR)
     return err_at(d, file, n, "bad-value", "%s", "expected a field path");
   int idx = vg__kind_field(k, n->str, n->len);
@@ -244,9 +244,9 @@ static int derived_input(struct vg__kind *k, const struct vg_ynode *n,
   return VG_OK;
 }
 
-static int load_derived(struct vg_ruleset *rs, struct vg__kind *k,
-                        size_t *cap, const struct vg_ynode *derived,
-                        const char *file, struct vg_diags *d) {
+static int load_derived(struct vg_ruleset *rs, struct vg__kind *k, size_t *cap,
+                        const struct vg_ynode *derived, const char *file,
+                        struct vg_diags *d) {
   if (derived->type != VG_YMAP)
     return err_at(d, file, derived, "bad-value", "%s",
                   "'derived' must map field paths to functions");
@@ -303,15 +303,16 @@ static int load_derived(struct vg_ruleset *rs, struct vg__kind *k,
       }
     }
     struct vg__field *f;
-    int r = add_field(rs, k, cap, key->str, VG_TYPE_INT, key->line, key->col,
-                      &f);
+    int r =
+        add_field(rs, k, cap, key->str, VG_TYPE_INT, key->line, key->col, &f);
     if (r != VG_OK)
       return r;
     f->fn = fn;
     f->arg_a = a;
     f->arg_b = b;
     /* A derived field reveals what its inputs reveal. */
-    f->protected_ = k->fields[a].protected_ || (b >= 0 && k->fields[b].protected_);
+    f->protected_ =
+        k->fields[a].protected_ || (b >= 0 && k->fields[b].protected_);
     f->pii = k->fields[a].pii || (b >= 0 && k->fields[b].pii);
   }
   return rc;
@@ -340,8 +341,7 @@ static int load_schema(struct vg_ruleset *rs, const struct vg_ydoc *doc,
   if (!kind)
     return err_at(d, file, root, "missing-key", "%s", "a schema needs 'kind'");
   if (!vg_yscalar_is_string(kind) || kind->len == 0)
-    return err_at(d, file, kind, "bad-value", "%s",
-                  "'kind' must be a name");
+    return err_at(d, file, kind, "bad-value", "%s", "'kind' must be a name");
   for (size_t i = 0; i < rs->nkinds; i++)
     if (!strcmp(rs->kinds[i].name, kind->str)) {
       vg_diags_add(d, VG_SEV_ERROR, file, kind->line, kind->col,
@@ -374,13 +374,13 @@ static int load_schema(struct vg_ruleset *rs, const struct vg_ydoc *doc,
                                       {"observed_at", VG_TYPE_DATETIME}};
   for (size_t i = 0; i < FIELD_IMPLICIT_COUNT; i++) {
     struct vg__field *f;
-    int r = add_field(rs, kd, &cap, implicit[i].path, implicit[i].type, 0, 0,
-                      &f);
+    int r =
+        add_field(rs, kd, &cap, implicit[i].path, implicit[i].type, 0, 0, &f);
     if (r != VG_OK)
       return r;
     f->required = i != FIELD_SOURCE;
-    f->json_index = vg_pathtrie_add(rs->trie, implicit[i].path,
-                                    strlen(implicit[i].path));
+    f->json_index =
+        vg_pathtrie_add(rs->trie, implicit[i].path, strlen(implicit[i].path));
     if (f->json_index < 0)
       return VG_ENOMEM;
   }
@@ -464,7 +464,8 @@ int vg__schemas_load(struct vg_ruleset *rs, const char *dir,
     n++;
   }
   closedir(dh);
-  qsort(names, n, sizeof *names, compare_names);
+  if (n)
+    qsort(names, n, sizeof *names, compare_names);
   size_t kinds_cap = 0;
   for (size_t i = 0; i < n && rc != VG_ENOMEM; i++) {
     char file[4096 + 256];

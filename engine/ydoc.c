@@ -15,6 +15,7 @@
 struct anchor {
   char *name;
   struct vg_ynode *node;
+  size_t size; /* nodes it stands for, aliases expanded */
 };
 
 struct builder {
@@ -25,16 +26,24 @@ struct builder {
   const char *file;
   struct vg_diags *diags;
   int depth;
+  size_t len; /* of the input, to tell an error at its end */
 };
 
 /* Deep documents are refused rather than recursed into without bound. */
 #define MAX_DEPTH 64
+/* Aliases share nodes, so a small file can stand for a huge tree (nested
+ * aliases multiply); whoever walks it would walk every copy. */
+#define MAX_EXPANDED_NODES (1u << 20)
 
 static int syntax_error(struct builder *b) {
   const yaml_parser_t *p = &b->parser;
-  const yaml_mark_t *mark =
-      p->problem_mark.line || p->problem_mark.column ? &p->problem_mark
-                                                     : &p->context_mark;
+  const yaml_mark_t *mark = p->problem_mark.line || p->problem_mark.column
+                                ? &p->problem_mark
+                                : &p->context_mark;
+  /* A problem found at the end of the input (an unclosed quote or
+   * bracket) has no source line there: point at what was left open. */
+  if (p->context && p->problem_mark.index >= b->len)
+    mark = &p->context_mark;
   if (p->context)
     vg_diags_add(b->diags, VG_SEV_ERROR, b->file, (int)mark->line + 1,
                  (int)mark->column + 1, "yaml-syntax", "%s %s",
@@ -47,7 +56,7 @@ static int syntax_error(struct builder *b) {
 }
 
 static int remember_anchor(struct builder *b, const yaml_char_t *name,
-                           struct vg_ynode *node) {
+                           struct vg_ynode *node, size_t size) {
   if (!name)
     return VG_OK;
   if (b->nanchors == b->anchors_cap) {
@@ -63,6 +72,7 @@ static int remember_anchor(struct builder *b, const yaml_char_t *name,
     return VG_ENOMEM;
   b->anchors[b->nanchors].name = copy;
   b->anchors[b->nanchors].node = node;
+  b->anchors[b->nanchors].size = size;
   b->nanchors++;
   return VG_OK;
 }
@@ -79,12 +89,50 @@ static struct vg_ynode *new_node(struct builder *b, enum vg_ynode_type type,
 }
 
 static int parse_node(struct builder *b, yaml_event_t *event,
-                      struct vg_ynode **out);
+                      struct vg_ynode **out, size_t *size);
+
+static int compare_keys(const void *a, const void *b) {
+  const struct vg_ynode *ka = *(const struct vg_ynode *const *)a;
+  const struct vg_ynode *kb = *(const struct vg_ynode *const *)b;
+  int c = strcmp(ka->str, kb->str);
+  if (c)
+    return c;
+  return ka->line != kb->line ? (ka->line < kb->line ? -1 : 1)
+                              : (ka->col > kb->col) - (ka->col < kb->col);
+}
+
+/* YAML keys are unique within a mapping; a repeated one would silently
+ * override the first (a rule with two conditions, say), so it is an error
+ * at the second. */
+static int unique_keys(struct builder *b, const struct vg_ynode *map) {
+  if (map->npairs < 2)
+    return VG_OK;
+  const struct vg_ynode **keys = malloc(map->npairs * sizeof *keys);
+  if (!keys)
+    return VG_ENOMEM;
+  size_t n = 0;
+  for (size_t i = 0; i < map->npairs; i++)
+    if (map->pairs[i].key->type == VG_YSCALAR)
+      keys[n++] = map->pairs[i].key;
+  qsort(keys, n, sizeof *keys, compare_keys);
+  int rc = VG_OK;
+  for (size_t i = 1; i < n; i++)
+    if (!strcmp(keys[i - 1]->str, keys[i]->str)) {
+      vg_diags_add(b->diags, VG_SEV_ERROR, b->file, keys[i]->line, keys[i]->col,
+                   "yaml-syntax", "duplicate key '%s' (first at line %d)",
+                   keys[i]->str, keys[i - 1]->line);
+      rc = VG_EINVAL;
+      break;
+    }
+  free(keys);
+  return rc;
+}
 
 /* Collects children until the closing event into a growable array, then
- * copies it into the arena. */
+ * copies it into the arena. *size counts the nodes they stand for. */
 static int parse_children(struct builder *b, yaml_event_type_t end,
-                          struct vg_ynode ***items, size_t *count) {
+                          struct vg_ynode ***items, size_t *count,
+                          size_t *size) {
   struct vg_ynode **tmp = NULL;
   size_t n = 0, cap = 0;
   int rc = VG_OK;
@@ -99,7 +147,15 @@ static int parse_children(struct builder *b, yaml_event_type_t end,
       break;
     }
     struct vg_ynode *child = NULL;
-    rc = parse_node(b, &ev, &child);
+    size_t child_size = 0;
+    rc = parse_node(b, &ev, &child, &child_size);
+    if (rc == VG_OK && (*size += child_size) > MAX_EXPANDED_NODES) {
+      vg_diags_add(b->diags, VG_SEV_ERROR, b->file, (int)ev.start_mark.line + 1,
+                   (int)ev.start_mark.column + 1, "yaml-syntax",
+                   "aliases expand the document beyond %u nodes",
+                   MAX_EXPANDED_NODES);
+      rc = VG_EINVAL;
+    }
     yaml_event_delete(&ev);
     if (rc != VG_OK)
       goto done;
@@ -130,15 +186,19 @@ done:
 }
 
 static int parse_node(struct builder *b, yaml_event_t *event,
-                      struct vg_ynode **out) {
+                      struct vg_ynode **out, size_t *size) {
   struct vg_ynode *n = NULL;
   int rc = VG_OK;
+  *size = 1;
   switch (event->type) {
   case YAML_ALIAS_EVENT:
+    /* A collection's anchor is known once the collection is complete, so
+     * an alias inside it is unknown here: trees never hold cycles. */
     for (size_t i = b->nanchors; i-- > 0;)
       if (strcmp(b->anchors[i].name, (const char *)event->data.alias.anchor) ==
           0) {
         *out = b->anchors[i].node;
+        *size = b->anchors[i].size;
         return VG_OK;
       }
     vg_diags_add(b->diags, VG_SEV_ERROR, b->file,
@@ -157,7 +217,7 @@ static int parse_node(struct builder *b, yaml_event_t *event,
     n->len = event->data.scalar.length;
     n->quoted = event->data.scalar.style != YAML_PLAIN_SCALAR_STYLE &&
                 event->data.scalar.style != YAML_ANY_SCALAR_STYLE;
-    rc = remember_anchor(b, event->data.scalar.anchor, n);
+    rc = remember_anchor(b, event->data.scalar.anchor, n, 1);
     break;
   case YAML_SEQUENCE_START_EVENT:
   case YAML_MAPPING_START_EVENT: {
@@ -172,18 +232,18 @@ static int parse_node(struct builder *b, yaml_event_t *event,
     n = new_node(b, is_seq ? VG_YSEQ : VG_YMAP, &event->start_mark);
     if (!n)
       return VG_ENOMEM;
+    struct vg_ynode **items = NULL;
+    size_t count = 0;
+    rc = parse_children(
+        b, is_seq ? YAML_SEQUENCE_END_EVENT : YAML_MAPPING_END_EVENT, &items,
+        &count, size);
+    b->depth--;
+    if (rc != VG_OK)
+      return rc;
     rc = remember_anchor(b,
                          is_seq ? event->data.sequence_start.anchor
                                 : event->data.mapping_start.anchor,
-                         n);
-    if (rc != VG_OK)
-      return rc;
-    struct vg_ynode **items = NULL;
-    size_t count = 0;
-    rc = parse_children(b, is_seq ? YAML_SEQUENCE_END_EVENT
-                                  : YAML_MAPPING_END_EVENT,
-                        &items, &count);
-    b->depth--;
+                         n, *size);
     if (rc != VG_OK)
       return rc;
     if (is_seq) {
@@ -191,14 +251,15 @@ static int parse_node(struct builder *b, yaml_event_t *event,
       n->nitems = count;
     } else {
       n->npairs = count / 2;
-      n->pairs = vg_arena_alloc(b->arena, (n->npairs ? n->npairs : 1) *
-                                              sizeof *n->pairs);
+      n->pairs = vg_arena_alloc(b->arena,
+                                (n->npairs ? n->npairs : 1) * sizeof *n->pairs);
       if (!n->pairs)
         return VG_ENOMEM;
       for (size_t i = 0; i < n->npairs; i++) {
         n->pairs[i].key = items[2 * i];
         n->pairs[i].value = items[2 * i + 1];
       }
+      rc = unique_keys(b, n);
     }
     break;
   }
@@ -238,7 +299,8 @@ static int build(struct vg_ydoc *doc, struct builder *b) {
     } else if (type == YAML_DOCUMENT_END_EVENT) {
       in_document = false;
     } else if (in_document && type != YAML_STREAM_START_EVENT) {
-      rc = parse_node(b, &ev, &root);
+      size_t size;
+      rc = parse_node(b, &ev, &root, &size);
     }
     yaml_event_delete(&ev);
     if (rc != VG_OK)
@@ -248,8 +310,8 @@ static int build(struct vg_ydoc *doc, struct builder *b) {
   return VG_OK;
 }
 
-int vg_ydoc_load_string(struct vg_ydoc *doc, const char *name,
-                        const char *text, size_t len, struct vg_diags *diags) {
+int vg_ydoc_load_string(struct vg_ydoc *doc, const char *name, const char *text,
+                        size_t len, struct vg_diags *diags) {
   memset(doc, 0, sizeof *doc);
   struct vg_arena *arena = malloc(sizeof *arena);
   char *file = strdup(name ? name : "-");
@@ -264,7 +326,7 @@ int vg_ydoc_load_string(struct vg_ydoc *doc, const char *name,
   copy[len] = '\0';
   vg_arena_init(arena, 32 * 1024);
 
-  struct builder b = {.arena = arena, .file = file, .diags = diags};
+  struct builder b = {.arena = arena, .file = file, .diags = diags, .len = len};
   int rc = VG_OK;
   if (!yaml_parser_initialize(&b.parser)) {
     rc = VG_ENOMEM;
