@@ -17,6 +17,7 @@
 #include "vtime.h"
 
 #define VG_MATCH_LIMIT 200000
+#define VG_LIST_FILE_MAX (INT64_C(64) << 20)
 #define VG_DEPTH_LIMIT 5000
 
 struct seen_id {
@@ -165,6 +166,15 @@ static int read_list_file(struct loader *L, struct list_def *l, size_t *cap,
   if (!f) {
     error_at(L, file, node, "list-file", "cannot read list file '%s': %s", path,
              strerror(errno));
+    return VG_EINVAL;
+  }
+  /* A directory, a device or a pipe is no list; a huge file is a mistake. */
+  struct stat st;
+  bool regular = fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode);
+  if (!regular || st.st_size > VG_LIST_FILE_MAX) {
+    error_at(L, file, node, "list-file", "list file '%s' is %s", path,
+             regular ? "larger than 64 MiB" : "not a regular file");
+    fclose(f);
     return VG_EINVAL;
   }
   char *line = NULL;
@@ -467,8 +477,13 @@ static int compile_regex(struct loader *L, const char *file,
     PCRE2_UCHAR msg[256];
     pcre2_get_error_message(errcode, msg, sizeof msg);
     struct vg_ynode at = *v;
-    if (!memchr(v->str, '\n', v->len))
-      at.col += (int)erroffset + (v->quoted ? 1 : 0);
+    if (!memchr(v->str, '\n', v->len)) {
+      /* PCRE2 counts bytes; columns count characters. */
+      int chars = 0;
+      for (size_t b = 0; b < erroffset && b < v->len; b++)
+        chars += ((unsigned char)v->str[b] & 0xC0) != 0x80;
+      at.col += chars + (v->quoted ? 1 : 0);
+    }
     error_at(L, file, &at, "bad-regex",
              "regular expression does not compile: %s at offset %zu",
              (const char *)msg, (size_t)erroffset);
@@ -511,8 +526,9 @@ static int compile_const(struct loader *L, const char *file,
                          struct konst *k) {
   struct vg_ruleset *rs = L->rs;
   if (v->type != VG_YSCALAR || vg_yscalar_is_null(v)) {
-    error_at(L, file, v, "type-mismatch", "'%s' needs a %s value here%s",
-             t->key, vg_field_type_name(type),
+    error_at(L, file, v, "type-mismatch",
+             "'%s' needs a value of type %s here%s", t->key,
+             vg_field_type_name(type),
              vg_yscalar_is_null(v) ? " (to test for a missing field use "
                                      "'|exists: false')"
                                    : "");
@@ -529,8 +545,9 @@ static int compile_const(struct loader *L, const char *file,
       bool b;
       if (vg_yscalar_bool(v, &b)) {
         error_at(L, file, v, "type-mismatch",
-                 "'%s' is a %s field: quote '%s' to compare it as text", t->key,
-                 vg_field_type_name(type), v->str);
+                 "'%s' is a field of type %s: quote '%s' to compare it as "
+                 "text",
+                 t->key, vg_field_type_name(type), v->str);
         return VG_EINVAL;
       }
     }
@@ -565,8 +582,8 @@ static int compile_const(struct loader *L, const char *file,
   if (is_numeric(type)) {
     if (!vg_yscalar_number(v, &k->number)) {
       error_at(L, file, v, "type-mismatch",
-               "'%s' is a %s field: expected a number, not '%s'", t->key,
-               vg_field_type_name(type), v->str);
+               "'%s' is a field of type %s: expected a number, not '%s'",
+               t->key, vg_field_type_name(type), v->str);
       return VG_EINVAL;
     }
     return VG_OK;
@@ -575,7 +592,8 @@ static int compile_const(struct loader *L, const char *file,
     if (!vg_parse_datetime(v->str, v->len, &k->time) &&
         !vg_parse_date(v->str, v->len, &k->time)) {
       error_at(L, file, v, "type-mismatch",
-               "'%s' is a %s field: expected a date (YYYY-MM-DD) or an RFC "
+               "'%s' is a field of type %s: expected a date (YYYY-MM-DD) or "
+               "an RFC "
                "3339 datetime, not '%s'",
                t->key, vg_field_type_name(type), v->str);
       return VG_EINVAL;
@@ -664,8 +682,8 @@ static int compile_test(struct loader *L, const char *file, size_t kind,
     return rc;
   if (!op_fits(op, type)) {
     error_at(L, file, key, "type-mismatch",
-             "'%s' cannot be used on '%s', a %s field", op_name(op), path,
-             vg_field_type_name(type));
+             "'%s' cannot be used on '%s', a field of type %s", op_name(op),
+             path, vg_field_type_name(type));
     return VG_EINVAL;
   }
   if ((mods & (MOD_FOLD | MOD_I | MOD_M | MOD_S)) && op != OP_RE) {
@@ -1449,8 +1467,8 @@ static int load_rule(struct loader *L, struct vg_ydoc *doc,
           error_at(L, file, id, "duplicate-id",
                    "rule id '%s' is already used at %s:%d", id->str,
                    L->ids[i].file, L->ids[i].line);
-          vg_diags_add(L->diags, VG_SEV_ERROR, L->ids[i].file,
-                       L->ids[i].line, L->ids[i].col, "duplicate-id",
+          vg_diags_add(L->diags, VG_SEV_ERROR, L->ids[i].file, L->ids[i].line,
+                       L->ids[i].col, "duplicate-id",
                        "rule id '%s' is used again at %s:%d", id->str, file,
                        id->line);
           rc = VG_EINVAL;
@@ -1463,8 +1481,8 @@ static int load_rule(struct loader *L, struct vg_ydoc *doc,
         L->ids = grown;
         L->ids_cap = cap;
       }
-      L->ids[L->nids++] = (struct seen_id){id->str, file, node->line,
-                                           node->col};
+      L->ids[L->nids++] =
+          (struct seen_id){id->str, file, node->line, node->col};
     }
   }
   if (title) {
@@ -1631,9 +1649,10 @@ checked:
   if (r->cond && (!r->corr || key_protected) &&
       vg__cond_fairness(rs, r, term, sizeof term) != VG_OK) {
     error_at(L, file, condition ? condition : match, "fairness",
-             "rule %s could flag people on protected characteristics alone: "
-             "the term '%s' has no positive test on a field that is not "
-             "protected",
+             "rule %s: the term '%s' has no positive test on a field that is "
+             "not protected, so it could flag people on protected "
+             "characteristics alone (negations and 'exists: false' do not "
+             "count)",
              r->id, term);
     return VG_EINVAL;
   }

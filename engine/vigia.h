@@ -166,8 +166,9 @@ struct vg_reject {
 /* Screens one record (a JSON object, not NUL-terminated). Returns 0 and
  * fills *result, valid until the next call on ev; or VG_EINVAL with *reject
  * filled when the record cannot be screened (not JSON, not UTF-8, not an
- * object, too large, missing kind/id/observed_at or a required field,
- * unknown kind, wrong type); or VG_ENOMEM. Disabled rules never fire. */
+ * object, missing kind/id/observed_at or a required field, unknown kind,
+ * wrong type); or VG_ENOMEM. Disabled rules never fire. The size limit is
+ * the reader's to enforce (records over 4 GiB are refused here). */
 int vg_eval_record(vg_eval *ev, const char *json, size_t len,
                    struct vg_result *result, struct vg_reject *reject);
 
