@@ -369,7 +369,7 @@ static const struct dcase cases[] = {
      NULL,
      false,
      {{"type-mismatch", "r.yaml", 7, 18, E, "exists: false"},
-      {"type-mismatch", "r.yaml", 7, 31, E, "value here"}}},
+      {"type-mismatch", "r.yaml", 7, 31, E, "here (to test"}}},
     {"phone without digits",
      "r.yaml",
      HEAD "      s: { phone: abc }\n",
