@@ -9,17 +9,36 @@
 #include "cli.h"
 #include "commands.h"
 
-const struct vg_optspec vg_cli_options[] = {
-    {"db", true},         {"rules", true},       {"config", true},
-    {"json", false},      {"help", false},       {"redact", false},
-    {"format", true},     {"mapping", true},     {"dry-run", false},
-    {"emit", false},      {"status", true},      {"kind", true},
-    {"route", true},      {"rule", true},        {"assignee", true},
-    {"min-score", true},  {"since", true},       {"limit", true},
-    {"as", true},         {"note", true},        {"reason", true},
-    {"by", true},         {"before", true},      {"listen", true},
-    {"allow-remote", false}, {"tokens", true},   {"name", true},
-    {"role", true},       {"source", true},      {NULL, false}};
+const struct vg_optspec vg_cli_options[] = {{"db", true},
+                                            {"rules", true},
+                                            {"config", true},
+                                            {"json", false},
+                                            {"help", false},
+                                            {"redact", false},
+                                            {"format", true},
+                                            {"mapping", true},
+                                            {"dry-run", false},
+                                            {"emit", false},
+                                            {"status", true},
+                                            {"kind", true},
+                                            {"route", true},
+                                            {"rule", true},
+                                            {"assignee", true},
+                                            {"min-score", true},
+                                            {"since", true},
+                                            {"limit", true},
+                                            {"as", true},
+                                            {"note", true},
+                                            {"reason", true},
+                                            {"by", true},
+                                            {"before", true},
+                                            {"listen", true},
+                                            {"allow-remote", false},
+                                            {"tokens", true},
+                                            {"name", true},
+                                            {"role", true},
+                                            {"source", true},
+                                            {NULL, false}};
 
 struct command {
   const char *name, *sub; /* "rules", "lint"; sub NULL for one word */
@@ -47,6 +66,76 @@ static const struct command commands[] = {
     {"rules", "list", vg_cmd_rules_list,
      "vigia rules list [--rules DIR] [--json]\n"
      "Lists id, kind, score, title and whether each rule is enabled.\n"},
+    {"queue", NULL, vg_cmd_queue,
+     "vigia queue [--status S] [--kind K] [--route R] [--rule ID]\n"
+     "            [--assignee NAME] [--min-score N] [--since DATE|7d|12h]\n"
+     "            [--limit N] [--redact] [--json]\n"
+     "Lists open cases (new, in_review, escalated; --status picks one\n"
+     "status, decided ones too), highest score first, then oldest. At most\n"
+     "50 unless --limit (0: all). --json prints {\"cases\": [...]}.\n"},
+    {"case", "show", vg_cmd_case_show,
+     "vigia case show ID [--as NAME] [--redact] [--json]\n"
+     "Shows the case, its records, each hit with evidence, linked cases and\n"
+     "its history. Showing is recorded in the audit as 'viewed'.\n"
+     "Exit 1 when no case has that id.\n"},
+    {"case", "claim", vg_cmd_case_claim,
+     "vigia case claim ID [--as NAME]\n"
+     "Takes a new case into review, assigned to NAME (default: the login\n"
+     "name). Exit 5 when the case is not new.\n"},
+    {"case", "release", vg_cmd_case_release,
+     "vigia case release ID [--as NAME]\n"
+     "Gives a case in review back to the queue (its assignee only).\n"
+     "Exit 5 when refused.\n"},
+    {"case", "decide", vg_cmd_case_decide,
+     "vigia case decide ID escalate|confirm|dismiss --note TEXT\n"
+     "                  [--reason CODE] [--as NAME]\n"
+     "Decides a case in review (its assignee), or confirms or dismisses an\n"
+     "escalated case (anyone but who escalated it). dismiss needs --reason:\n"
+     "false_positive, insufficient_information, duplicate, other.\n"
+     "Exit 2 without --note or --reason, 5 when refused.\n"},
+    {"case", "note", vg_cmd_case_note,
+     "vigia case note ID --note TEXT [--as NAME]\n"
+     "Adds a note to the case's history.\n"},
+    {"case", "reopen", vg_cmd_case_reopen,
+     "vigia case reopen ID --note TEXT [--as NAME]\n"
+     "Reopens a confirmed or dismissed case into review, assigned to NAME.\n"
+     "Exit 5 when refused.\n"},
+    {"stats", NULL, vg_cmd_stats,
+     "vigia stats [--json]\n"
+     "Per rule: hits, cases, confirmed, dismissed and precision\n"
+     "(confirmed / decided). Per kind: records screened and flagged, over\n"
+     "every run against the database.\n"},
+    {"report", "fairness", vg_cmd_report_fairness,
+     "vigia report fairness --by FIELD [--json]\n"
+     "Per value of a protected field: records screened, flag rate and\n"
+     "confirmation rate, against all values. Counts only. Exit 2 when\n"
+     "FIELD is not protected.\n"},
+    {"rejects", NULL, vg_cmd_rejects,
+     "vigia rejects [--source FILE] [--limit N] [--json]\n"
+     "Lists rejected records and input warnings: source, line, reason.\n"},
+    {"audit", "verify", vg_cmd_audit_verify,
+     "vigia audit verify [--json]\n"
+     "Checks the audit chain. Exit 1 naming the first broken event.\n"},
+    {"purge", NULL, vg_cmd_purge,
+     "vigia purge [--before DATE] [--status confirmed|dismissed] [--json]\n"
+     "Deletes cases decided before DATE (default: retention_days ago) with\n"
+     "their records and hits; without --status also stored records that\n"
+     "joined no case and rejects older than DATE. The audit keeps a\n"
+     "'purged' event for each case.\n"},
+    {"serve", NULL, vg_cmd_serve,
+     "vigia serve --listen unix:PATH|tcp:HOST:PORT [--listen ADDR...]\n"
+     "            [--tokens FILE] [--allow-remote] [--redact]\n"
+     "Serves the socket interface (NDJSON requests: auth, screen, queue,\n"
+     "case.*, subscribe, stats; see docs/socket.md). A Unix socket is made\n"
+     "with mode 0600; TCP binds loopback unless --allow-remote and needs\n"
+     "--tokens. Without --tokens, Unix peers of the same user act as admin.\n"
+     "SIGHUP reloads the rules; SIGINT or SIGTERM stops after answering\n"
+     "what was read. Exit 0 stopped, 1 failure, 2 usage or tokens file\n"
+     "refused, 3 rules did not load.\n"},
+    {"token", "new", vg_cmd_token_new,
+     "vigia token new --name NAME --role ingest|reviewer|admin [--json]\n"
+     "Prints a fresh random token (once) and the tokens-file entry with its\n"
+     "SHA-256 to add for `vigia serve --tokens FILE`.\n"},
 };
 
 static const char global_usage[] =
@@ -55,6 +144,17 @@ static const char global_usage[] =
     "commands:\n"
     "  screen [FILE...]      screen records into the review queue\n"
     "  rules lint|test|list  check, test or list the rules\n"
+    "  queue                 list open cases\n"
+    "  case show|claim|release|decide|note|reopen ID\n"
+    "                        review a case\n"
+    "  stats                 per rule and per kind counts\n"
+    "  report fairness --by FIELD\n"
+    "                        rates per value of a protected field\n"
+    "  rejects               records that could not be screened\n"
+    "  audit verify          check the audit chain\n"
+    "  purge --before DATE   delete decided cases (retention)\n"
+    "  serve --listen ADDR   the socket interface\n"
+    "  token new             a token for the socket interface\n"
     "\n"
     "Options may stand anywhere. 'vigia COMMAND --help' for details.\n";
 
@@ -184,12 +284,12 @@ static const struct command *find_command(size_t nwords, const char **words,
   return partial ? partial : NULL;
 }
 
-static void print_group_usage(const char *name) {
-  fputs("usage:\n", stderr);
+static void print_group_usage(const char *name, FILE *out) {
+  fputs("usage:\n", out);
   for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
     if (strcmp(commands[i].name, name) == 0) {
       const char *nl = strchr(commands[i].usage, '\n');
-      fprintf(stderr, "  %.*s\n", (int)(nl - commands[i].usage),
+      fprintf(out, "  %.*s\n", (int)(nl - commands[i].usage),
               commands[i].usage);
     }
 }
@@ -218,14 +318,14 @@ int main(int argc, char **argv) {
   }
   if (consumed == 0) {
     if (help) {
-      print_group_usage(cmd->name);
+      print_group_usage(cmd->name, stdout);
       return VG_EXIT_OK;
     }
     if (cli.args.nwords > 1)
       vg_cli_error("unknown command '%s %s'", cmd->name, cli.args.words[1]);
     else
       vg_cli_error("'%s' needs a subcommand", cmd->name);
-    print_group_usage(cmd->name);
+    print_group_usage(cmd->name, stderr);
     return VG_EXIT_USAGE;
   }
   if (help) {
@@ -265,8 +365,8 @@ int main(int argc, char **argv) {
            cmd->sub ? " " : "", cmd->sub ? cmd->sub : "");
   cli.command = command_name;
 
-  int status = cmd->fn(&cli, cli.args.nwords - consumed,
-                       cli.args.words + consumed);
+  int status =
+      cmd->fn(&cli, cli.args.nwords - consumed, cli.args.words + consumed);
   if (fflush(stdout) != 0 && status == VG_EXIT_OK) {
     vg_cli_error("cannot write the output");
     status = VG_EXIT_FAILURE;
