@@ -94,8 +94,8 @@ struct vg_csv_mapping;
 int vg_csv_mapping_load(const char *path, struct vg_csv_mapping **out,
                         struct vg_diags *diags);
 /* The same for YAML text in memory; name is used in diagnostics. */
-int vg_csv_mapping_load_string(const char *name, const char *text,
-                               size_t len, struct vg_csv_mapping **out,
+int vg_csv_mapping_load_string(const char *name, const char *text, size_t len,
+                               struct vg_csv_mapping **out,
                                struct vg_diags *diags);
 /* NULL is a no-op. */
 void vg_csv_mapping_free(struct vg_csv_mapping *mapping);
