@@ -3,7 +3,7 @@
 
 PACKAGES := build-essential cmake pkg-config libpcre2-dev libyaml-dev \
             libsqlite3-dev libuv1-dev libjansson-dev libutf8proc-dev \
-            libssl-dev libcmocka-dev clang-format
+            libssl-dev libcmocka-dev clang-format sqlite3
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD ?= build
 ASAN_BUILD ?= build-asan

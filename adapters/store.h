@@ -32,8 +32,8 @@ int vg_store_batch_begin(vg_store *store);
 int vg_store_batch_commit(vg_store *store);
 
 enum vg_ingest_status {
-  VG_INGEST_SCREENED,  /* screened; stored when it has hits */
-  VG_INGEST_DUPLICATE  /* same (source, id, content) already stored */
+  VG_INGEST_SCREENED, /* screened; stored when it has hits */
+  VG_INGEST_DUPLICATE /* same (source, id, content) already stored */
 };
 
 struct vg_ingest_outcome {
@@ -55,8 +55,8 @@ int vg_store_ingest(vg_store *store, const vg_ruleset *rs, vg_eval *ev,
 
 /* Stores a rejected input (or a message-level warning, is_warning). */
 int vg_store_add_reject(vg_store *store, const char *source, long line,
-                        const char *where, const char *reason,
-                        const char *raw, size_t raw_len, bool is_warning);
+                        const char *where, const char *reason, const char *raw,
+                        size_t raw_len, bool is_warning);
 
 /* ------------------------------------------------------------------ */
 /* Added for the review-queue commands, the socket server, the tests and
@@ -103,8 +103,11 @@ int vg_store_ingest_canonical(vg_store *store, const struct vg_result *result,
                               const struct vg_store_value *values,
                               size_t nvalues, struct vg_ingest_outcome *out);
 /* Records the field flags of every kind of rs (for --redact and the
- * fairness report, which then need no rules). vg_store_ingest calls it
- * once per ruleset. Returns 0 or a negative code. */
+ * fairness report, which then need no rules) and caches its drop and
+ * protected fields. vg_store_ingest calls it when it sees a ruleset other
+ * than the last (by address): after replacing a ruleset (a reload), call
+ * it with the new one, as a new set may sit at the old one's address.
+ * Returns 0 or a negative code. */
 int vg_store_sync_fields(vg_store *store, const vg_ruleset *rs);
 /* Records one field's flags directly (tests, benchmark). */
 int vg_store_set_field(vg_store *store, const char *kind, const char *path,
@@ -177,6 +180,7 @@ struct vg_audit_report {
   bool ok;              /* the whole chain holds */
   int64_t broken_event; /* the first broken event's id, when !ok */
   char problem[320];    /* what is wrong with it */
+  char head[65];        /* hash of the last event checked ("" for none) */
 };
 
 /* Walks the audit chain in order: each event's stored previous hash must
@@ -222,5 +226,13 @@ void vg_store_time_format(int64_t us, char *buf, size_t len);
 /* Parses a date (YYYY-MM-DD, its midnight UTC) or an RFC 3339 datetime.
  * Returns 0 and sets *us, or VG_EINVAL. */
 int vg_store_time_parse(const char *text, int64_t *us);
+
+/* The store's correlation state for the engine (vg_eval_set_state).
+ * writable: creates its table when missing and writes within the open
+ * batch; otherwise reads only (a database without state reads as empty).
+ * Free with vg_corr_state_free before closing the store. Returns 0 and
+ * sets *out, or a negative code with the message in vg_store_errmsg. */
+int vg_store_corr_state(vg_store *store, bool writable,
+                        struct vg_corr_state **out);
 
 #endif

@@ -1,0 +1,165 @@
+/* store_impl.h - what the store's source files (store.c, store_case.c,
+ * store_audit.c, store_report.c) share: the handle, its prepared
+ * statements and small helpers. Not part of the store's interface. */
+#ifndef VG_STORE_IMPL_H
+#define VG_STORE_IMPL_H
+
+#include <openssl/evp.h>
+#include <sqlite3.h>
+
+#include "store.h"
+
+/* Every statement the store runs, prepared once on first use. The SQL
+ * texts are constants in store.c: no statement is ever built from input. */
+enum stmt_id {
+  ST_BEGIN,
+  ST_COMMIT,
+  ST_ROLLBACK,
+  ST_IDENTITY_EXISTS,
+  ST_LOOKUP,
+  ST_INSERT_RECORD,
+  ST_RULE_TOTAL,
+  ST_OPEN_CASE_FOR,
+  ST_INSERT_CASE,
+  ST_JOIN_CASE,
+  ST_INSERT_CASE_RULE,
+  ST_INSERT_CASE_ROUTE,
+  ST_CASES_OF_RECORD,
+  ST_INSERT_LINK,
+  ST_KIND_TOTAL,
+  ST_FAIR_TOTAL,
+  ST_FAIR_DECIDED,
+  ST_CASE_VALUES,
+  ST_UPSERT_FIELD,
+  ST_INSERT_REJECT,
+  ST_LAST_EVENT,
+  ST_INSERT_EVENT,
+  ST_CASE_ROW,
+  ST_CASE_SET,
+  ST_OTHER_OPEN_CASE,
+  ST_QUEUE_OPEN,
+  ST_QUEUE_STATUS,
+  ST_QUEUE_KIND,
+  ST_QUEUE_ASSIGNEE,
+  ST_QUEUE_RULE,
+  ST_QUEUE_ROUTE,
+  ST_CASE_RECORDS,
+  ST_CASE_LINKS,
+  ST_CASE_EVENTS,
+  ST_PII_FIELDS,
+  ST_EVENTS_ALL,
+  ST_CASE_LAST_EVENTS,
+  ST_STATS_RULES,
+  ST_STATS_KINDS,
+  ST_FAIR_FIELD,
+  ST_PROTECTED_FIELDS,
+  ST_REJECTS,
+  ST_PURGE_SELECT,
+  ST_PURGE_CASE,
+  ST_PURGE_COUNT_RECORDS,
+  ST_PURGE_LOOSE_RECORDS,
+  ST_PURGE_REJECTS,
+  ST_COUNT
+};
+
+/* Running totals gathered in memory during a batch and written once at
+ * its commit, so records without hits cost no SQL statement each. */
+struct agg_entry {
+  char *key; /* kind, or kind \0 field \0 value */
+  size_t keylen;
+  uint8_t type; /* AGG_KIND, AGG_FAIR or AGG_RULE (records: hits) */
+  bool present; /* AGG_FAIR: the field had a value */
+  int64_t records, flagged;
+};
+enum { AGG_KIND = 1, AGG_FAIR = 2, AGG_RULE = 3 };
+
+struct agg_table {
+  struct agg_entry *slots; /* open addressing; key NULL is empty */
+  size_t cap, count;
+};
+
+/* Per kind of the ruleset last seen by vg_store_ingest. */
+struct kind_cache {
+  const char **drop; /* paths of fields marked drop */
+  size_t ndrop;
+  const char **protected_; /* paths of protected fields */
+  size_t nprotected;
+};
+
+struct vg_store {
+  sqlite3 *db;
+  sqlite3_stmt *st[ST_COUNT];
+  bool in_batch;
+  bool batch_failed; /* rolled back after an error: its commit fails */
+  int64_t clock_us;  /* fixed clock for tests; 0: the real clock */
+  char *actor;       /* actor of the events screening writes */
+  char errmsg[512];
+  const vg_ruleset *rs; /* whose field flags are cached below */
+  struct kind_cache *kinds;
+  size_t nkinds;
+  struct agg_table agg;
+  EVP_MD *sha256; /* fetched once: a fetch per digest costs more than the
+                     digest of a record */
+  EVP_MD_CTX *mdctx;
+};
+
+#define OPEN_STATUSES "('new','in_review','escalated')"
+
+/* Returns the prepared statement id, reset and with its bindings cleared,
+ * or NULL with the error in store->errmsg. */
+sqlite3_stmt *vg__store_stmt(vg_store *store, enum stmt_id id);
+/* Records SQLite's message for the failed step rc in store->errmsg and
+ * returns VG_EIO (or VG_ENOMEM). */
+int vg__store_fail(vg_store *store, const char *what);
+/* Sets store->errmsg from a format; returns code. */
+int vg__store_error(vg_store *store, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Current time in microseconds since the epoch (or the fixed clock). */
+int64_t vg__store_now(const vg_store *store);
+/* Runs a statement without result rows to completion. */
+int vg__store_exec(vg_store *store, sqlite3_stmt *st, const char *what);
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK for one change outside a batch. */
+int vg__store_begin(vg_store *store);
+int vg__store_commit(vg_store *store);
+void vg__store_rollback(vg_store *store);
+
+/* A growing text buffer, always NUL-terminated once written to. */
+struct vg__sbuf {
+  char *p;
+  size_t len, cap;
+};
+/* Each returns 0 or VG_ENOMEM (vg__sbuf_real and vg__sbuf_json also
+ * VG_EINVAL for a value JSON cannot hold). */
+int vg__sbuf_reserve(struct vg__sbuf *b, size_t n);
+int vg__sbuf_put(struct vg__sbuf *b, const char *s, size_t n);
+/* A JSON string of the UTF-8 bytes s[0..n) with only the escapes JSON
+ * requires: quote, backslash and control characters. */
+int vg__sbuf_string(struct vg__sbuf *b, const char *s, size_t n);
+/* The shortest decimal that reads back as the same double. */
+int vg__sbuf_real(struct vg__sbuf *b, double v);
+/* A jansson value as canonical JSON. */
+int vg__sbuf_json(struct vg__sbuf *b, json_t *v, int depth);
+
+/* vg_store_sha256_hex with the store's digest context. */
+void vg__store_sha256(vg_store *store, const void *data, size_t len,
+                      char hex[65]);
+
+/* Binds text that may be NULL (then SQL NULL). */
+int vg__bind_text(sqlite3_stmt *st, int col, const char *text, size_t len);
+/* A column as a jansson string (NULL column: JSON null). */
+json_t *vg__col_json_string(sqlite3_stmt *st, int col);
+/* A time column (microseconds) as an RFC 3339 JSON string, or null. */
+json_t *vg__col_json_time(sqlite3_stmt *st, int col);
+
+/* Appends an audit event for case_id inside the caller's transaction and
+ * links it into the chain. from/to/note/reason may be NULL. */
+int vg__store_event(vg_store *store, int64_t case_id, const char *actor,
+                    const char *action, const char *from, const char *to,
+                    const char *note, const char *reason);
+
+/* Adds delta to the confirmed or dismissed fairness counters of every
+ * protected value of the records of case_id. */
+int vg__store_fair_decided(vg_store *store, int64_t case_id, const char *status,
+                           int delta);
+
+#endif
