@@ -98,8 +98,13 @@ struct vg_store {
   struct kind_cache *kinds;
   size_t nkinds;
   struct agg_table agg;
-  EVP_MD *sha256; /* fetched once: a fetch per digest costs more than the
-                     digest of a record */
+  /* A Bloom filter of the stored identities (source, id), loaded at the
+   * first lookup: most records have no hits and were never stored, and
+   * the filter answers that without a query. */
+  uint64_t *seen;
+  uint64_t seen_mask; /* bits - 1; a power of two */
+  EVP_MD *sha256;     /* fetched once: a fetch per digest costs more than the
+                         digest of a record */
   EVP_MD_CTX *mdctx;
 };
 
