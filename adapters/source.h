@@ -11,9 +11,9 @@
 #include "diag.h"
 
 enum vg_item_type {
-  VG_ITEM_RECORD,  /* json holds one record (a JSON object) */
-  VG_ITEM_REJECT,  /* the input at `line` could not be turned into a record */
-  VG_ITEM_WARNING  /* a message-level fault; no record is lost */
+  VG_ITEM_RECORD, /* json holds one record (a JSON object) */
+  VG_ITEM_REJECT, /* the input at `line` could not be turned into a record */
+  VG_ITEM_WARNING /* a message-level fault; no record is lost */
 };
 
 #define VG_RAW_EXCERPT 4096
@@ -22,7 +22,7 @@ struct vg_source_item {
   enum vg_item_type type;
   const char *json; /* RECORD: not NUL-terminated */
   size_t json_len;
-  long line; /* 1-based line (NDJSON, CSV) or message index (PAXLST) */
+  long line;        /* 1-based line (NDJSON, CSV) or message index (PAXLST) */
   char where[96];   /* human place: "line 12", "message 2, segment 17" */
   char reason[320]; /* REJECT, WARNING: names the field when there is one */
   const char *raw;  /* REJECT, WARNING: the first VG_RAW_EXCERPT bytes */

@@ -53,11 +53,11 @@ static void report_test(const struct vg_rule_test_outcome *o, void *user) {
   struct vg_rule_info info;
   vg_ruleset_rule_info(r->rs, o->rule, &info);
   if (r->failures)
-    json_array_append_new(
-        r->failures,
-        json_pack("{s:s, s:i, s:s, s:I, s:s}", "file", o->file, "line",
-                  o->line, "rule", info.id, "test", (json_int_t)(o->test + 1),
-                  "message", o->message));
+    json_array_append_new(r->failures,
+                          json_pack("{s:s, s:i, s:s, s:I, s:s}", "file",
+                                    o->file, "line", o->line, "rule", info.id,
+                                    "test", (json_int_t)(o->test + 1),
+                                    "message", o->message));
   else
     printf("%s:%d: FAIL %s test %zu: %s\n", o->file, o->line, info.id,
            o->test + 1, o->message);
@@ -82,9 +82,9 @@ int vg_cmd_rules_test(struct vg_cli *cli, size_t nwords, const char **words) {
     return VG_EXIT_FAILURE;
   }
   if (report.failures) {
-    json_t *doc = json_pack("{s:I, s:I, s:o}", "passed", (json_int_t)passed,
-                            "failed", (json_int_t)failed, "failures",
-                            report.failures);
+    json_t *doc =
+        json_pack("{s:I, s:I, s:o}", "passed", (json_int_t)passed, "failed",
+                  (json_int_t)failed, "failures", report.failures);
     json_dumpf(doc, stdout, JSON_COMPACT);
     fputc('\n', stdout);
     json_decref(doc);

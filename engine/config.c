@@ -48,8 +48,8 @@ static int set_string(char **slot, const struct vg_ynode *v, const char *key,
 }
 
 static int set_per_kind(struct vg_kind_setting **items, size_t *count,
-                        const struct vg_ynode *v, const char *key,
-                        bool numeric, const char *file, struct vg_diags *d) {
+                        const struct vg_ynode *v, const char *key, bool numeric,
+                        const char *file, struct vg_diags *d) {
   if (v->type != VG_YMAP)
     return bad(d, file, v, "bad-value", "'%s' must map kinds to values", key);
   int rc = VG_OK;
@@ -60,8 +60,8 @@ static int set_per_kind(struct vg_kind_setting **items, size_t *count,
       rc = bad(d, file, k, "bad-value", "'%s' keys must be kind names", key);
       continue;
     }
-    if (numeric && (!vg_yscalar_int(val, &number) || number < 1 ||
-                    number > 100)) {
+    if (numeric &&
+        (!vg_yscalar_int(val, &number) || number < 1 || number > 100)) {
       rc = bad(d, file, val, "bad-value",
                "'%s' values must be whole numbers from 1 to 100", key);
       continue;
@@ -99,7 +99,8 @@ int vg_config_load(struct vg_config *cfg, const char *path,
   if (!root)
     goto done;
   if (root->type != VG_YMAP) {
-    rc = bad(diags, path, root, "bad-value", "%s", "the config must be a mapping");
+    rc = bad(diags, path, root, "bad-value", "%s",
+             "the config must be a mapping");
     goto done;
   }
   for (size_t i = 0; i < root->npairs; i++) {
@@ -117,11 +118,10 @@ int vg_config_load(struct vg_config *cfg, const char *path,
                              strlen(cfg->phone_country_code)))
         r = bad(diags, path, v, "bad-value", "'%s' must be digits", key);
     } else if (!strcmp(key, "thresholds"))
-      r = set_per_kind(&cfg->thresholds, &cfg->nthresholds, v, key, true,
-                       path, diags);
-    else if (!strcmp(key, "routes"))
-      r = set_per_kind(&cfg->routes, &cfg->nroutes, v, key, false, path,
+      r = set_per_kind(&cfg->thresholds, &cfg->nthresholds, v, key, true, path,
                        diags);
+    else if (!strcmp(key, "routes"))
+      r = set_per_kind(&cfg->routes, &cfg->nroutes, v, key, false, path, diags);
     else if (!strcmp(key, "retention_days")) {
       int64_t days;
       if (!vg_yscalar_int(v, &days) || days < 1 || days > 100000)
@@ -134,16 +134,18 @@ int vg_config_load(struct vg_config *cfg, const char *path,
         r = bad(diags, path, v, "bad-value", "'%s' must be a mapping", key);
       } else {
         for (size_t j = 0; j < v->npairs; j++) {
-          const struct vg_ynode *lk = v->pairs[j].key,
-                                *lv = v->pairs[j].value;
+          const struct vg_ynode *lk = v->pairs[j].key, *lv = v->pairs[j].value;
           int64_t bytes;
           if (lk->type != VG_YSCALAR || strcmp(lk->str, "max_record_bytes"))
-            r = bad(diags, path, lk, "unknown-key", "unknown key '%s' in limits",
+            r = bad(diags, path, lk, "unknown-key",
+                    "unknown key '%s' in limits",
                     lk->type == VG_YSCALAR ? lk->str : "?");
           else if (!vg_yscalar_int(lv, &bytes) || bytes < 64 ||
                    bytes > INT64_C(1) << 30)
-            r = bad(diags, path, lv, "bad-value", "'%s' must be a number of "
-                    "bytes from 64 to 1073741824", "max_record_bytes");
+            r = bad(diags, path, lv, "bad-value",
+                    "'%s' must be a number of "
+                    "bytes from 64 to 1073741824",
+                    "max_record_bytes");
           else
             cfg->max_record_bytes = (size_t)bytes;
         }

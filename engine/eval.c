@@ -32,8 +32,8 @@ struct vg_eval {
   struct vg_arena arena;
   struct vg_json_token *tokens;
   struct val *vals;
-  int8_t *sel_memo;   /* per rule: -1 unknown, 0 false, 1 true */
-  int8_t *macro_memo; /* per record */
+  int8_t *sel_memo;    /* per rule: -1 unknown, 0 false, 1 true */
+  int8_t *macro_memo;  /* per record */
   uint8_t *macro_done; /* per explained hit: macro evidence given */
   pcre2_match_data *md;
   const struct vg__kind *kind;
@@ -76,9 +76,9 @@ vg_eval *vg_eval_new(const vg_ruleset *rs) {
       calloc(rs->prefilter_words ? rs->prefilter_words : 1, sizeof *ev->found);
   ev->scanned_gen =
       calloc(rs->nprefilters ? rs->nprefilters : 1, sizeof *ev->scanned_gen);
-  if (!ev->found || !ev->scanned_gen || !ev->macro_done || !ev->tokens || !ev->vals ||
-      !ev->sel_memo || !ev->macro_memo || !ev->hits || !ev->incomplete_ids ||
-      !ev->md) {
+  if (!ev->found || !ev->scanned_gen || !ev->macro_done || !ev->tokens ||
+      !ev->vals || !ev->sel_memo || !ev->macro_memo || !ev->hits ||
+      !ev->incomplete_ids || !ev->md) {
     vg_eval_free(ev);
     return NULL;
   }
@@ -304,8 +304,8 @@ static bool run_regex(struct vg_eval *ev, const struct test *t,
   }
   /* The JIT entry point skips pcre2_match's argument checks; the subject
    * is valid UTF-8 already (the scanner checked it). */
-  int rc = k->jit ? pcre2_jit_match(k->re, (PCRE2_SPTR)subject, subject_len,
-                                    0, 0, ev->md, ev->rs->match_ctx)
+  int rc = k->jit ? pcre2_jit_match(k->re, (PCRE2_SPTR)subject, subject_len, 0,
+                                    0, ev->md, ev->rs->match_ctx)
                   : pcre2_match(k->re, (PCRE2_SPTR)subject, subject_len, 0,
                                 PCRE2_NO_UTF_CHECK, ev->md, ev->rs->match_ctx);
   if (rc >= 0 || rc == PCRE2_ERROR_NOMATCH) {

@@ -77,7 +77,7 @@ bool vg_json_iter_next(struct vg_json_iter *it, struct vg_json_token *elem);
 /* Parses a NUMBER token's text. Returns 0 and sets *value; *integral is set
  * when the number has no fractional part and fits an int64 (then *ivalue
  * holds it). Returns VG_EINVAL when out of double range. */
-int vg_json_number(const char *text, size_t len, double *value,
-                   bool *integral, int64_t *ivalue);
+int vg_json_number(const char *text, size_t len, double *value, bool *integral,
+                   int64_t *ivalue);
 
 #endif

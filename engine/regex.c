@@ -317,8 +317,8 @@ static bool alternatives(const char *p, size_t len, struct litset *out) {
 
 /* Converts a literal to the form the value is searched in. Returns its
  * length, 0 when nothing of it can be relied on. */
-static size_t search_form(const char *run, size_t n, bool caseless,
-                          bool folded, char *out, size_t cap) {
+static size_t search_form(const char *run, size_t n, bool caseless, bool folded,
+                          char *out, size_t cap) {
   if (folded) {
     /* The pattern runs on the folded value: fold the literal alike. */
     size_t len = vg_fold(run, n, out, cap);
@@ -370,8 +370,8 @@ static size_t top_alternatives(const char *p, size_t len) {
   return n;
 }
 
-int vg__regex_literals(struct vg_arena *arena, const char *pattern,
-                       size_t len, bool caseless, bool folded,
+int vg__regex_literals(struct vg_arena *arena, const char *pattern, size_t len,
+                       bool caseless, bool folded,
                        struct vg_regex_literals *out) {
   memset(out, 0, sizeof *out);
   /* Inline options and backreferences change what a literal means, and

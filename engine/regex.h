@@ -22,8 +22,8 @@ struct vg_regex_literals {
 };
 
 /* Analyses pattern. Returns 0 or VG_ENOMEM; arrays live in arena. */
-int vg__regex_literals(struct vg_arena *arena, const char *pattern,
-                       size_t len, bool caseless, bool folded,
+int vg__regex_literals(struct vg_arena *arena, const char *pattern, size_t len,
+                       bool caseless, bool folded,
                        struct vg_regex_literals *out);
 
 #endif

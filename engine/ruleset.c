@@ -571,7 +571,8 @@ static int compile_const(struct loader *L, const char *file,
     }
     if (len == 0 && type == VG_TYPE_PHONE && !(mods & MOD_CASED)) {
       error_at(L, file, v, "type-mismatch",
-               "'%s' is a field of type phone: '%s' has no digits", t->key, v->str);
+               "'%s' is a field of type phone: '%s' has no digits", t->key,
+               v->str);
       return VG_EINVAL;
     }
     if (!(k->folded = vg_arena_strndup(&rs->arena, buf, len)))

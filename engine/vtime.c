@@ -125,7 +125,8 @@ static int64_t floor_div(int64_t a, int64_t b) {
 
 /* Completed years from a to b with a <= b. */
 static int64_t years_forward(int64_t a_us, int64_t b_us) {
-  int64_t ad = floor_div(a_us, VG_US_PER_DAY), bd = floor_div(b_us, VG_US_PER_DAY);
+  int64_t ad = floor_div(a_us, VG_US_PER_DAY),
+          bd = floor_div(b_us, VG_US_PER_DAY);
   int64_t at = a_us - ad * VG_US_PER_DAY, bt = b_us - bd * VG_US_PER_DAY;
   int64_t ay, by;
   unsigned am, aday, bm, bday;
@@ -141,8 +142,7 @@ static int64_t years_forward(int64_t a_us, int64_t b_us) {
 }
 
 int64_t vg_years_between(int64_t a_us, int64_t b_us) {
-  return b_us >= a_us ? years_forward(a_us, b_us)
-                      : -years_forward(b_us, a_us);
+  return b_us >= a_us ? years_forward(a_us, b_us) : -years_forward(b_us, a_us);
 }
 
 int64_t vg_days_between(int64_t a_us, int64_t b_us) {
@@ -163,11 +163,11 @@ size_t vg_format_datetime(int64_t us, char *out, size_t cap) {
   int n;
   if (frac)
     n = snprintf(out, cap, "%04lld-%02u-%02uT%02d:%02d:%02d.%06lldZ",
-                 (long long)y, m, d, (int)(secs / 3600),
-                 (int)(secs / 60 % 60), (int)(secs % 60), (long long)frac);
+                 (long long)y, m, d, (int)(secs / 3600), (int)(secs / 60 % 60),
+                 (int)(secs % 60), (long long)frac);
   else
-    n = snprintf(out, cap, "%04lld-%02u-%02uT%02d:%02d:%02dZ", (long long)y,
-                 m, d, (int)(secs / 3600), (int)(secs / 60 % 60),
+    n = snprintf(out, cap, "%04lld-%02u-%02uT%02d:%02d:%02dZ", (long long)y, m,
+                 d, (int)(secs / 3600), (int)(secs / 60 % 60),
                  (int)(secs % 60));
   return n < 0 ? 0 : (size_t)n;
 }

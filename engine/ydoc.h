@@ -50,8 +50,8 @@ struct vg_ydoc {
 int vg_ydoc_load_file(struct vg_ydoc *doc, const char *path,
                       struct vg_diags *diags);
 /* The same for text in memory; name is used in diagnostics. */
-int vg_ydoc_load_string(struct vg_ydoc *doc, const char *name,
-                        const char *text, size_t len, struct vg_diags *diags);
+int vg_ydoc_load_string(struct vg_ydoc *doc, const char *name, const char *text,
+                        size_t len, struct vg_diags *diags);
 void vg_ydoc_close(struct vg_ydoc *doc);
 
 /* The value under key in a mapping, or NULL (also when node is not a
