@@ -579,7 +579,7 @@ int vg_store_open(const char *path, bool create, vg_store **out, char *err,
                    "PRAGMA cache_size = -65536; "
                    "PRAGMA temp_store = MEMORY; "
                    "PRAGMA wal_autocheckpoint = 8192; "
-                   "PRAGMA mmap_size = 268435456; "
+                   "PRAGMA mmap_size = 67108864; "
                    "PRAGMA foreign_keys = ON",
                    NULL, NULL, NULL) != SQLITE_OK) {
     snprintf(err, errlen, "cannot open %s: %s", path,

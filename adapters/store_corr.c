@@ -14,15 +14,17 @@ struct store_corr {
   bool writable;
 };
 
+/* One B-tree only. The primary key serves the window scans: a key holds
+ * few entries, so reading all of a key's and filtering by time beats
+ * keeping another index up to date on every put. Eviction reads the whole
+ * table, so callers run it rarely (the end of a run, every so many
+ * batches). */
 static const char corr_schema[] =
     "CREATE TABLE IF NOT EXISTS corr_state ("
     " rule TEXT NOT NULL, key TEXT NOT NULL, source TEXT NOT NULL,"
     " record_id TEXT NOT NULL, kind TEXT NOT NULL,"
     " observed_at INTEGER NOT NULL, value TEXT NOT NULL,"
-    " PRIMARY KEY (rule, key, source, record_id)) WITHOUT ROWID;"
-    "CREATE INDEX IF NOT EXISTS corr_state_window"
-    " ON corr_state (rule, key, observed_at);"
-    "CREATE INDEX IF NOT EXISTS corr_state_age ON corr_state (observed_at);";
+    " PRIMARY KEY (rule, key, source, record_id)) WITHOUT ROWID;";
 
 static int corr_put(struct vg_corr_state *self, const char *rule,
                     const char *key, size_t key_len,

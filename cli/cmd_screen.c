@@ -33,6 +33,7 @@ struct screen {
   struct vg_corr_state *state;   /* correlation state, when rules need it */
   struct vg_corr_state *overlay; /* --dry-run: reads state, writes memory */
   int64_t newest;                /* latest observed_at seen, for eviction */
+  long batches;                  /* batches committed */
   bool dry_run, emit;
   struct vg_jsonw out;
   struct vg_result_style style;
@@ -153,11 +154,17 @@ static int evict_state(struct screen *s) {
   return st->evict(st, s->newest - window);
 }
 
+/* Eviction reads the whole state: once per this many batches, and at the
+ * end of the run. */
+#define EVICT_EVERY_BATCHES 64
+
 static int commit_batch(struct screen *s) {
   if (!s->store || s->in_batch == 0)
     return VG_OK;
   s->in_batch = 0;
-  int rc = evict_state(s);
+  int rc = VG_OK;
+  if (++s->batches % EVICT_EVERY_BATCHES == 0)
+    rc = evict_state(s);
   if (rc == VG_OK)
     rc = vg_store_batch_commit(s->store);
   if (rc == VG_OK)
@@ -438,7 +445,9 @@ int vg_cmd_screen(struct vg_cli *cli, size_t nwords, const char **words) {
       rc = frc;
   }
   if (s.store) {
-    int crc = vg_store_batch_commit(s.store);
+    int crc = evict_state(&s);
+    if (crc == VG_OK)
+      crc = vg_store_batch_commit(s.store);
     if (crc != VG_OK && rc == VG_OK) {
       vg_cli_error("cannot commit to the database '%s'", cli->db_path);
       rc = crc;
