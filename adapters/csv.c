@@ -996,31 +996,6 @@ static bool parse_when(const char *s, size_t n, const char *fmt,
 
 /* ------------------------------------------------------------- reading */
 
-/* Makes a message valid UTF-8 text in place: bytes of invalid sequences
- * and control characters quoted from the input become '?', so a reason
- * can go into JSON or a terminal as it is. */
-static void sanitize(char *text) {
-  size_t n = strlen(text);
-  size_t i = 0;
-  while (i < n) {
-    unsigned char c = (unsigned char)text[i];
-    if (c < 0x80) {
-      if (c < 0x20 || c == 0x7F)
-        text[i] = '?';
-      i++;
-      continue;
-    }
-    utf8proc_int32_t cp;
-    utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)text + i,
-                                          (utf8proc_ssize_t)(n - i), &cp);
-    if (k < 0) {
-      text[i++] = '?';
-      continue;
-    }
-    i += (size_t)k;
-  }
-}
-
 struct cell {
   size_t off; /* in the input buffer, or in the unquoted-cell buffer */
   size_t len;
@@ -1291,7 +1266,7 @@ static void fill_item_reject(struct csv_source *s, struct vg_source_item *item,
   item->type = VG_ITEM_REJECT;
   item->line = line;
   where_line(item->where, line);
-  sanitize(s->reason);
+  vg_text_sanitize(s->reason);
   snprintf(item->reason, sizeof item->reason, "%s", s->reason);
   size_t n = raw_to - raw_from;
   if (n > VG_RAW_EXCERPT)
@@ -1317,7 +1292,7 @@ static int header_fail(struct csv_source *s, struct vg_source_item *item,
   va_start(ap, fmt);
   vsnprintf(s->fatal_reason, sizeof s->fatal_reason, fmt, ap);
   va_end(ap);
-  sanitize(s->fatal_reason);
+  vg_text_sanitize(s->fatal_reason);
   snprintf(s->fatal_where, sizeof s->fatal_where, "line %ld", s->line);
   s->fatal = VG_EINVAL;
   memset(item, 0, sizeof *item);

@@ -2,6 +2,7 @@
  * not given: the file extension first, then the first bytes of the content. */
 #include <string.h>
 #include <strings.h>
+#include <utf8proc.h>
 
 #include "source.h"
 #include "vg_error.h"
@@ -60,4 +61,26 @@ enum vg_format vg_format_detect(const char *path, const char *head,
       (memcmp(head + i, "UNA", 3) == 0 || memcmp(head + i, "UNB", 3) == 0))
     return VG_FORMAT_PAXLST;
   return VG_FORMAT_NDJSON;
+}
+
+void vg_text_sanitize(char *text) {
+  size_t n = strlen(text);
+  size_t i = 0;
+  while (i < n) {
+    unsigned char c = (unsigned char)text[i];
+    if (c < 0x80) {
+      if (c < 0x20 || c == 0x7F)
+        text[i] = '?';
+      i++;
+      continue;
+    }
+    utf8proc_int32_t cp;
+    utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)text + i,
+                                          (utf8proc_ssize_t)(n - i), &cp);
+    if (k < 0) {
+      text[i++] = '?';
+      continue;
+    }
+    i += (size_t)k;
+  }
 }

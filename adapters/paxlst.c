@@ -205,31 +205,6 @@ static int pool_put(struct pool *pool, const char *p, size_t n, bool latin1,
   return VG_OK;
 }
 
-/* Makes a message valid UTF-8 text in place: bytes of invalid sequences
- * and control characters quoted from the input become '?', so a reason
- * can go into JSON or a terminal as it is. */
-static void sanitize(char *text) {
-  size_t n = strlen(text);
-  size_t i = 0;
-  while (i < n) {
-    unsigned char c = (unsigned char)text[i];
-    if (c < 0x80) {
-      if (c < 0x20 || c == 0x7F)
-        text[i] = '?';
-      i++;
-      continue;
-    }
-    utf8proc_int32_t cp;
-    utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)text + i,
-                                          (utf8proc_ssize_t)(n - i), &cp);
-    if (k < 0) {
-      text[i++] = '?';
-      continue;
-    }
-    i += (size_t)k;
-  }
-}
-
 static bool is_leap(int y) {
   return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
@@ -610,7 +585,7 @@ static int vwarn(struct px_source *s, const char *fmt, va_list ap) {
     return VG_ENOMEM;
   seg_where(s, it->where, sizeof it->where);
   vsnprintf(it->reason, sizeof it->reason, fmt, ap);
-  sanitize(it->reason);
+  vg_text_sanitize(it->reason);
   return set_raw(it, s->seg.raw, s->seg.raw_len);
 }
 
@@ -677,7 +652,7 @@ static void trav_fault(struct px_source *s, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(t->reason, sizeof t->reason, fmt, ap);
   va_end(ap);
-  sanitize(t->reason);
+  vg_text_sanitize(t->reason);
 }
 
 static void trav_keep_raw(struct px_source *s) {
@@ -1859,7 +1834,7 @@ static int on_unb(struct px_source *s, const struct segment *sg) {
     snprintf(s->source, sizeof s->source, "paxlst:%s", s->sender);
   else
     snprintf(s->source, sizeof s->source, "paxlst");
-  sanitize(s->source);
+  vg_text_sanitize(s->source);
   o_reset(&s->source_json);
   o_str(&s->source_json, s->source, strlen(s->source));
   if (s->source_json.failed)

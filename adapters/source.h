@@ -76,6 +76,11 @@ const char *vg_format_name(enum vg_format format);
 enum vg_format vg_format_detect(const char *path, const char *head,
                                 size_t head_len);
 
+/* Makes a message valid UTF-8 text in place: bytes of invalid sequences
+ * and control characters quoted from the input become '?', so a reason can
+ * go into JSON or a terminal as it is. */
+void vg_text_sanitize(char *text);
+
 /* ----------------------------------------------------------------- CSV */
 
 /* A CSV mapping file, loaded and checked (docs/adapters.md): which column

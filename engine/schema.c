@@ -148,6 +148,17 @@ static int field_flags(const struct vg_ynode *spec, struct vg__field *f,
   return rc;
 }
 
+/* A field path about to be declared: text, and not declared already. */
+static int check_new_path(const struct vg__kind *k, const struct vg_ynode *key,
+                          const char *file, struct vg_diags *d) {
+  if (key->type != VG_YSCALAR || key->len == 0)
+    return err_at(d, file, key, "bad-value", "%s", "a field path must be text");
+  if (vg__kind_field(k, key->str, key->len) >= 0)
+    return err_at(d, file, key, "duplicate-field",
+                  "field '%s' is declared twice", key->str);
+  return VG_OK;
+}
+
 static int load_fields(struct vg_ruleset *rs, struct vg__kind *k, size_t *cap,
                        const struct vg_ynode *fields, const char *file,
                        struct vg_diags *d) {
@@ -158,13 +169,8 @@ static int load_fields(struct vg_ruleset *rs, struct vg__kind *k, size_t *cap,
   for (size_t i = 0; i < fields->npairs; i++) {
     const struct vg_ynode *key = fields->pairs[i].key,
                           *spec = fields->pairs[i].value;
-    if (key->type != VG_YSCALAR || key->len == 0) {
-      rc = err_at(d, file, key, "bad-value", "%s", "a field path must be text");
-      continue;
-    }
-    if (vg__kind_field(k, key->str, key->len) >= 0) {
-      rc = err_at(d, file, key, "duplicate-field",
-                  "field '%s' is declared twice", key->str);
+    if (check_new_path(k, key, file, d) != VG_OK) {
+      rc = VG_EINVAL;
       continue;
     }
     if (spec->type != VG_YMAP) {
@@ -254,13 +260,8 @@ static int load_derived(struct vg_ruleset *rs, struct vg__kind *k, size_t *cap,
   for (size_t i = 0; i < derived->npairs; i++) {
     const struct vg_ynode *key = derived->pairs[i].key,
                           *spec = derived->pairs[i].value;
-    if (key->type != VG_YSCALAR || key->len == 0) {
-      rc = err_at(d, file, key, "bad-value", "%s", "a field path must be text");
-      continue;
-    }
-    if (vg__kind_field(k, key->str, key->len) >= 0) {
-      rc = err_at(d, file, key, "duplicate-field",
-                  "field '%s' is declared twice", key->str);
+    if (check_new_path(k, key, file, d) != VG_OK) {
+      rc = VG_EINVAL;
       continue;
     }
     if (spec->type != VG_YMAP || spec->npairs != 1 ||
