@@ -21,6 +21,8 @@ struct vg_acm {
   uint32_t *out_end; /* ... one past its last */
   uint32_t *outs;    /* literal ids ending at each state (failure chain) */
   size_t nliterals;
+  uint32_t *lit_len;   /* per literal, for boundary checks */
+  uint8_t *lit_bounds; /* per literal: 1 no word char before, 2 after */
 };
 
 struct build_state {
@@ -42,6 +44,8 @@ void vg_acm_free(struct vg_acm *acm) {
   free(acm->out_at);
   free(acm->out_end);
   free(acm->outs);
+  free(acm->lit_len);
+  free(acm->lit_bounds);
   free(acm);
 }
 
@@ -50,11 +54,20 @@ size_t vg_acm_words(const struct vg_acm *acm) {
 }
 
 struct vg_acm *vg_acm_new(const char *const *literals, const size_t *lens,
-                          size_t n, bool ascii_caseless) {
+                          const uint8_t *bounds, size_t n,
+                          bool ascii_caseless) {
   struct vg_acm *acm = calloc(1, sizeof *acm);
   if (!acm)
     return NULL;
   acm->nliterals = n;
+  acm->lit_len = calloc(n ? n : 1, sizeof *acm->lit_len);
+  acm->lit_bounds = calloc(n ? n : 1, sizeof *acm->lit_bounds);
+  if (!acm->lit_len || !acm->lit_bounds)
+    goto fail;
+  for (size_t i = 0; i < n; i++) {
+    acm->lit_len[i] = (uint32_t)lens[i];
+    acm->lit_bounds[i] = bounds ? bounds[i] : 0;
+  }
   /* Byte classes: every byte used by a literal gets its own class. */
   size_t nclasses = 1;
   for (size_t i = 0; i < n; i++)
@@ -184,19 +197,40 @@ fail:
   return NULL;
 }
 
+static bool ascii_word(uint8_t c) {
+  return (c >= '0' && c <= '9') || ((c | 32) >= 'a' && (c | 32) <= 'z') ||
+         c == '_';
+}
+
+/* Reports the literals ending at text[end - 1]. */
+static void report(const struct vg_acm *acm, uint32_t s, const uint8_t *text,
+                   size_t end, size_t len, uint64_t *found) {
+  for (uint32_t k = acm->out_at[s]; k < acm->out_end[s]; k++) {
+    uint32_t id = acm->outs[k];
+    uint8_t b = acm->lit_bounds[id];
+    if (b) {
+      size_t start = end - acm->lit_len[id];
+      if ((b & 1) && start > 0 && ascii_word(text[start - 1]))
+        continue;
+      if ((b & 2) && end < len && ascii_word(text[end]))
+        continue;
+    }
+    found[id >> 6] |= UINT64_C(1) << (id & 63);
+  }
+}
+
 void vg_acm_scan(const struct vg_acm *acm, const char *text, size_t len,
                  uint64_t *found) {
   const uint32_t *table = acm->table;
   const uint16_t *classes = acm->classes;
-  const uint8_t *p = (const uint8_t *)text, *end = p + len;
+  const uint8_t *base = (const uint8_t *)text;
+  const uint8_t *p = base, *end = p + len;
   uint32_t row = 0;
   while (p < end) {
     uint32_t t = table[row + classes[*p++]];
     row = t >> 1;
-    if (t & 1) {
-      uint32_t s = row / (uint32_t)acm->nclasses;
-      for (uint32_t k = acm->out_at[s]; k < acm->out_end[s]; k++)
-        found[acm->outs[k] >> 6] |= UINT64_C(1) << (acm->outs[k] & 63);
-    }
+    if (t & 1)
+      report(acm, row / (uint32_t)acm->nclasses, base, (size_t)(p - base), len,
+             found);
   }
 }

@@ -13,9 +13,11 @@ struct vg_acm;
 
 /* Builds a matcher for n literals (borrowed for the call; empty literals
  * are ignored). With ascii_caseless, ASCII letters match either case.
- * Returns NULL when out of memory. */
+ * bounds (NULL for none) marks literals that must not touch an ASCII word
+ * character on the left (bit 1) or right (bit 2): such occurrences are not
+ * reported. Returns NULL when out of memory. */
 struct vg_acm *vg_acm_new(const char *const *literals, const size_t *lens,
-                          size_t n, bool ascii_caseless);
+                          const uint8_t *bounds, size_t n, bool ascii_caseless);
 void vg_acm_free(struct vg_acm *acm);
 
 /* Words of the bitmap vg_acm_scan fills: one bit per literal. */

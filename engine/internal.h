@@ -117,6 +117,7 @@ struct prefilter {
   size_t offset; /* where its bitmap starts in the evaluator's */
   const char **lits;
   size_t *lens;
+  uint8_t *bounds;
   size_t nlits, cap;
 };
 

@@ -26,11 +26,13 @@ static struct prefilter *group_for(struct vg_ruleset *rs, size_t kind,
   return p;
 }
 
-/* The id of a literal in a group, adding it when new; -1 when out of
- * memory. */
-static long literal_id(struct prefilter *p, const char *lit, size_t len) {
+/* The id of a literal (with its boundary marks) in a group, adding it
+ * when new; -1 when out of memory. */
+static long literal_id(struct prefilter *p, const char *lit, size_t len,
+                       uint8_t bounds) {
   for (size_t i = 0; i < p->nlits; i++)
-    if (p->lens[i] == len && !memcmp(p->lits[i], lit, len))
+    if (p->lens[i] == len && p->bounds[i] == bounds &&
+        !memcmp(p->lits[i], lit, len))
       return (long)i;
   if (p->nlits == p->cap) {
     size_t cap = p->cap ? p->cap * 2 : 32;
@@ -42,10 +44,15 @@ static long literal_id(struct prefilter *p, const char *lit, size_t len) {
     if (!lens)
       return -1;
     p->lens = lens;
+    uint8_t *b = realloc(p->bounds, cap * sizeof *b);
+    if (!b)
+      return -1;
+    p->bounds = b;
     p->cap = cap;
   }
   p->lits[p->nlits] = lit;
   p->lens[p->nlits] = len;
+  p->bounds[p->nlits] = bounds;
   return (long)p->nlits++;
 }
 
@@ -67,15 +74,16 @@ static int add_selection(struct vg_ruleset *rs, size_t kind,
       if (!p)
         return VG_ENOMEM;
       if (mode == PREFILTER_LOWER && p->nlits == 0 &&
-          (literal_id(p, "\xE2\x84\xAA", 3) < 0 ||
-           literal_id(p, "\xC5\xBF", 2) < 0))
+          (literal_id(p, "\xE2\x84\xAA", 3, 0) < 0 ||
+           literal_id(p, "\xC5\xBF", 2, 0) < 0))
         return VG_ENOMEM;
       c->literal_ids =
           vg_arena_alloc(&rs->arena, c->lits.count * sizeof *c->literal_ids);
       if (!c->literal_ids)
         return VG_ENOMEM;
       for (size_t i = 0; i < c->lits.count; i++) {
-        long id = literal_id(p, c->lits.literals[i], c->lits.lens[i]);
+        long id = literal_id(p, c->lits.literals[i], c->lits.lens[i],
+                             c->lits.bounds[i]);
         if (id < 0)
           return VG_ENOMEM;
         c->literal_ids[i] = (uint32_t)id;
@@ -101,7 +109,8 @@ int vg__prefilters_build(struct vg_ruleset *rs) {
   size_t offset = 0;
   for (size_t i = 0; i < rs->nprefilters; i++) {
     struct prefilter *p = &rs->prefilters[i];
-    p->acm = vg_acm_new(p->lits, p->lens, p->nlits, p->mode == PREFILTER_LOWER);
+    p->acm = vg_acm_new(p->lits, p->lens, p->bounds, p->nlits,
+                        p->mode == PREFILTER_LOWER);
     if (!p->acm)
       return VG_ENOMEM;
     p->words = vg_acm_words(p->acm);
@@ -117,6 +126,7 @@ void vg__prefilters_free(struct vg_ruleset *rs) {
     vg_acm_free(rs->prefilters[i].acm);
     free(rs->prefilters[i].lits);
     free(rs->prefilters[i].lens);
+    free(rs->prefilters[i].bounds);
   }
   free(rs->prefilters);
   rs->prefilters = NULL;

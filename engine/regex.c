@@ -18,8 +18,13 @@
 struct litset {
   size_t n;
   size_t lens[MAX_LITS];
+  uint8_t bounds[MAX_LITS]; /* VG_LIT_WORD_START, VG_LIT_WORD_END */
   char lits[MAX_LITS][MAX_LIT];
 };
+
+static bool ascii_word(unsigned char c) {
+  return isalnum(c) || c == '_';
+}
 
 /* How selective a literal is: spaces and punctuation occur everywhere,
  * letters and digits less so. */
@@ -134,7 +139,8 @@ static bool skip_quantifier(const char *p, size_t len, size_t *i,
   return optional;
 }
 
-static bool alternatives(const char *p, size_t len, struct litset *out);
+static bool alternatives(const char *p, size_t len, struct litset *out,
+                         bool left_b, bool right_b);
 
 /* Every required set of a sequence, when the caller wants them all. */
 #define MAX_SETS 8
@@ -154,23 +160,38 @@ static void offer(struct litset *best, struct setlist *all,
 /* The best required literal set of a sequence without top-level '|' (and,
  * when all is not NULL, every required set it found). */
 static bool sequence(const char *p, size_t len, struct litset *best,
-                     struct setlist *all) {
+                     struct setlist *all, bool left_b, bool right_b) {
   struct litset run_set;
   char run[MAX_LIT];
   size_t run_len = 0;
+  /* Word boundaries (\b) right before or after a run: the prefilter can
+   * then refuse occurrences inside a word. Only kept where the run's edge
+   * is an ASCII word character, so the boundary means "no ASCII word
+   * character next to it". */
+  bool run_left = false, run_right = false, after_b = left_b;
   best->n = 0;
 #define FLUSH()                                                                \
   do {                                                                         \
     if (run_len) {                                                             \
       run_set.n = 1;                                                           \
       run_set.lens[0] = run_len;                                               \
+      run_set.bounds[0] =                                                      \
+          (uint8_t)((run_left && ascii_word((unsigned char)run[0])             \
+                         ? VG_LIT_WORD_START                                   \
+                         : 0) |                                                \
+                    (run_right && ascii_word((unsigned char)run[run_len - 1])  \
+                         ? VG_LIT_WORD_END                                     \
+                         : 0));                                                \
       memcpy(run_set.lits[0], run, run_len);                                   \
       offer(best, all, &run_set);                                              \
       run_len = 0;                                                             \
     }                                                                          \
+    run_left = run_right = false;                                              \
   } while (0)
   size_t i = 0;
   while (i < len) {
+    bool was_b = after_b;
+    after_b = false;
     unsigned char c = (unsigned char)p[i];
     char lit[4];
     size_t width = 0;
@@ -180,6 +201,12 @@ static bool sequence(const char *p, size_t len, struct litset *best,
         return false;
       unsigned char n = (unsigned char)p[i + 1];
       i += 2;
+      if (n == 'b' && !(i < len && strchr("*+?{", p[i]))) {
+        run_right = run_len > 0;
+        FLUSH();
+        after_b = true;
+        continue;
+      }
       if (isalnum(n)) {
         FLUSH();
         if (n == 'Q' || n == 'E')
@@ -238,9 +265,13 @@ static bool sequence(const char *p, size_t len, struct litset *best,
       }
       i = end + 1;
       bool optional = skip_quantifier(p, len, &i, &present);
+      /* A boundary after the group binds only when it is not repeated. */
+      bool group_right = !present && i + 1 < len && p[i] == '\\' &&
+                         p[i + 1] == 'b' &&
+                         !(i + 2 < len && strchr("*+?{", p[i + 2]));
       struct litset group;
       if (capturing_or_plain && !optional &&
-          alternatives(p + inner, end - inner, &group))
+          alternatives(p + inner, end - inner, &group, was_b, group_right))
         offer(best, all, &group);
       continue;
     } else if (c == '.' || c == '^' || c == '$' || c == ')' || c == '|') {
@@ -267,18 +298,22 @@ static bool sequence(const char *p, size_t len, struct litset *best,
     }
     if (run_len + width > MAX_LIT)
       FLUSH();
+    if (run_len == 0)
+      run_left = was_b;
     memcpy(run + run_len, lit, width);
     run_len += width;
     if (present) /* repeated: what follows is not adjacent */
       FLUSH();
   }
+  run_right = right_b && run_len > 0;
   FLUSH();
 #undef FLUSH
   return best->n > 0;
 }
 
 /* The union over top-level alternatives; false when one has none. */
-static bool alternatives(const char *p, size_t len, struct litset *out) {
+static bool alternatives(const char *p, size_t len, struct litset *out,
+                         bool left_b, bool right_b) {
   out->n = 0;
   size_t start = 0;
   int depth = 0;
@@ -302,11 +337,12 @@ static bool alternatives(const char *p, size_t len, struct litset *out) {
         continue;
     }
     struct litset alt;
-    if (!sequence(p + start, i - start, &alt, NULL) ||
+    if (!sequence(p + start, i - start, &alt, NULL, left_b, right_b) ||
         out->n + alt.n > MAX_LITS)
       return false;
     for (size_t j = 0; j < alt.n; j++) {
       out->lens[out->n] = alt.lens[j];
+      out->bounds[out->n] = alt.bounds[j];
       memcpy(out->lits[out->n], alt.lits[j], alt.lens[j]);
       out->n++;
     }
@@ -316,11 +352,13 @@ static bool alternatives(const char *p, size_t len, struct litset *out) {
 }
 
 /* Converts a literal to the form the value is searched in. Returns its
- * length, 0 when nothing of it can be relied on. */
+ * length, 0 when nothing of it can be relied on; *bounds keeps the
+ * boundary marks that still sit at the edges of what is searched. */
 static size_t search_form(const char *run, size_t n, bool caseless, bool folded,
-                          char *out, size_t cap) {
+                          char *out, size_t cap, uint8_t *bounds) {
   if (folded) {
     /* The pattern runs on the folded value: fold the literal alike. */
+    *bounds = 0;
     size_t len = vg_fold(run, n, out, cap);
     return len <= cap ? len : 0;
   }
@@ -341,6 +379,10 @@ static size_t search_form(const char *run, size_t n, bool caseless, bool folded,
       return 0;
     for (size_t j = 0; j < best_n; j++)
       out[j] = (char)tolower((unsigned char)run[best_at + j]);
+    if (best_at != 0)
+      *bounds &= (uint8_t)~VG_LIT_WORD_START;
+    if (best_at + best_n != n)
+      *bounds &= (uint8_t)~VG_LIT_WORD_END;
     return best_n;
   }
   if (n > cap)
@@ -399,8 +441,8 @@ int vg__regex_literals(struct vg_arena *arena, const char *pattern, size_t len,
     /* One alternative: every required set must be there, so all of them
      * filter together. */
     struct litset best;
-    sequence(pattern, len, &best, all);
-  } else if (alternatives(pattern, len, &all->sets[0])) {
+    sequence(pattern, len, &best, all, false, false);
+  } else if (alternatives(pattern, len, &all->sets[0], false, false)) {
     all->n = 1;
   }
   size_t total = 0;
@@ -411,7 +453,8 @@ int vg__regex_literals(struct vg_arena *arena, const char *pattern, size_t len,
   const char **lits = vg_arena_alloc(arena, total * sizeof *lits);
   size_t *lens = vg_arena_alloc(arena, total * sizeof *lens);
   size_t *ends = vg_arena_alloc(arena, all->n * sizeof *ends);
-  if (!lits || !lens || !ends) {
+  uint8_t *bounds = vg_arena_alloc(arena, total * sizeof *bounds);
+  if (!lits || !lens || !ends || !bounds) {
     rc = VG_ENOMEM;
     goto done;
   }
@@ -422,8 +465,9 @@ int vg__regex_literals(struct vg_arena *arena, const char *pattern, size_t len,
     bool usable = true;
     for (size_t a = 0; a < set->n && usable; a++) {
       char form[1024];
+      uint8_t b = set->bounds[a];
       size_t flen = search_form(set->lits[a], set->lens[a], caseless, folded,
-                                form, sizeof form);
+                                form, sizeof form, &b);
       if (flen == 0) {
         usable = false; /* a set with an unusable literal filters nothing */
         break;
@@ -435,6 +479,7 @@ int vg__regex_literals(struct vg_arena *arena, const char *pattern, size_t len,
       }
       lits[n] = lit;
       lens[n] = flen;
+      bounds[n] = b;
       n++;
     }
     if (!usable) {
@@ -447,6 +492,7 @@ int vg__regex_literals(struct vg_arena *arena, const char *pattern, size_t len,
     goto done;
   out->literals = lits;
   out->lens = lens;
+  out->bounds = bounds;
   out->count = n;
   out->set_ends = ends;
   out->nsets = nsets;

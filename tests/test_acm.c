@@ -5,6 +5,7 @@
 #include "testutil.h"
 
 #include <stdbool.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,8 +40,14 @@ static char lower(char c) {
 }
 
 /* Naive search, optionally ASCII-caseless. */
-static bool occurs(const char *text, size_t len, const char *lit, size_t litlen,
-                   bool caseless) {
+static bool ascii_word(char c) {
+  return isalnum((unsigned char)c) || c == '_';
+}
+
+/* A plain search: does lit occur in text, with no ASCII word character
+ * before it (bounds bit 1) or after it (bit 2)? */
+static bool occurs_bounded(const char *text, size_t len, const char *lit,
+                           size_t litlen, bool caseless, uint8_t bounds) {
   if (litlen == 0)
     return false;
   for (size_t i = 0; i + litlen <= len; i++) {
@@ -48,17 +55,28 @@ static bool occurs(const char *text, size_t len, const char *lit, size_t litlen,
     while (j < litlen && (caseless ? lower(text[i + j]) == lower(lit[j])
                                    : text[i + j] == lit[j]))
       j++;
-    if (j == litlen)
-      return true;
+    if (j < litlen)
+      continue;
+    if ((bounds & 1) && i > 0 && ascii_word(text[i - 1]))
+      continue;
+    if ((bounds & 2) && i + litlen < len && ascii_word(text[i + litlen]))
+      continue;
+    return true;
   }
   return false;
 }
 
+static bool occurs(const char *text, size_t len, const char *lit, size_t litlen,
+                   bool caseless) {
+  return occurs_bounded(text, len, lit, litlen, caseless, 0);
+}
+
 /* ---------------------------------------------------------------- acm */
 
-static void check_scan(const char *const *lits, const size_t *lens, size_t n,
-                       bool caseless, const char *text, size_t len) {
-  struct vg_acm *acm = vg_acm_new(lits, lens, n, caseless);
+static void check_scan_bounded(const char *const *lits, const size_t *lens,
+                               const uint8_t *bounds, size_t n, bool caseless,
+                               const char *text, size_t len) {
+  struct vg_acm *acm = vg_acm_new(lits, lens, bounds, n, caseless);
   assert_non_null(acm);
   size_t words = vg_acm_words(acm);
   assert_int_equal(words, (n + 63) / 64);
@@ -66,7 +84,8 @@ static void check_scan(const char *const *lits, const size_t *lens, size_t n,
   assert_non_null(found);
   vg_acm_scan(acm, text, len, found);
   for (size_t i = 0; i < n; i++) {
-    bool want = occurs(text, len, lits[i], lens[i], caseless);
+    bool want = occurs_bounded(text, len, lits[i], lens[i], caseless,
+                               bounds ? bounds[i] : 0);
     if (bit(found, i) != want)
       fail_msg("literal %zu \"%.*s\" in \"%.*s\" (caseless %d): got %d, want "
                "%d",
@@ -75,6 +94,11 @@ static void check_scan(const char *const *lits, const size_t *lens, size_t n,
   }
   free(found);
   vg_acm_free(acm);
+}
+
+static void check_scan(const char *const *lits, const size_t *lens, size_t n,
+                       bool caseless, const char *text, size_t len) {
+  check_scan_bounded(lits, lens, NULL, n, caseless, text, len);
 }
 
 static void test_acm_basic(void **state) {
@@ -135,6 +159,7 @@ static void test_acm_random(void **state) {
   char store[200][8];
   const char *lits[200];
   size_t lens[200];
+  uint8_t bounds[200];
   char text[300];
   for (int round = 0; round < 3000; round++) {
     size_t n = 1 + below(round % 10 == 0 ? 200 : 12);
@@ -143,11 +168,13 @@ static void test_acm_random(void **state) {
       for (size_t j = 0; j < lens[i]; j++)
         store[i][j] = alphabet[below(sizeof alphabet - 1)];
       lits[i] = store[i];
+      bounds[i] = (uint8_t)below(4);
     }
     size_t len = below(sizeof text);
     for (size_t j = 0; j < len; j++)
       text[j] = alphabet[below(sizeof alphabet - 1)];
-    check_scan(lits, lens, n, round & 1, text, len);
+    check_scan_bounded(lits, lens, round & 2 ? bounds : NULL, n, round & 1,
+                       text, len);
   }
 }
 
@@ -173,7 +200,8 @@ static bool could_match(const struct vg_regex_literals *l, bool caseless,
   for (size_t set = 0; set < l->nsets; set++) {
     bool any = false;
     for (; i < l->set_ends[set]; i++)
-      if (occurs(subject, len, l->literals[i], l->lens[i], caseless && !folded))
+      if (occurs_bounded(subject, len, l->literals[i], l->lens[i],
+                         caseless && !folded, l->bounds ? l->bounds[i] : 0))
         any = true;
     if (!any)
       return false;
@@ -457,35 +485,24 @@ static void gen_atom(struct gen *g, int depth) {
   case 6: { /* an escape that is not literal text */
     static const struct {
       const char *pat, *sample;
-    } esc[] = {{"\\d", "5"},
-               {"\\w", "q"},
-               {"\\s", " "},
-               {"\\b", ""},
-               {"\\D", "z"},
-               {"\\W", "!"},
-               {"\\S", "y"},
-               {"\\cA", "\x01"},
-               {"\\x41", "A"},
-               {"\\x{6B}", "k"},
-               {"\\o{141}", "a"},
-               {"\\N{U+61}", "a"},
-               {"\\pL", "b"},
-               {"\\PL", "3"},
-               {"\\p{Lu}", "Q"},
-               {"\\e", "\x1b"},
-               {"\\t", "\t"},
-               {"\\n", "\n"},
-               {"\\h", " "},
-               {"\\R", "\r\n"},
-               {"\\X", "e\xCC\x81"},
-               {"\\Qa.b\\E", "a.b"},
-               {"\\K", ""},
-               {"\\B", ""},
-               {"\\N", "x"},
-               {"\\101", "A"},
-               {"\\ñ", "ñ"},
-               {"\\cz", "\x1a"},
-               {"\\x{212A}", "\xE2\x84\xAA"}};
+    } esc[] = {/* \b several times: the prefilter's word-boundary marks
+                * are checked against PCRE2 only where it appears */
+               {"\\b", ""},          {"\\b", ""},
+               {"\\b", ""},          {"\\d", "5"},
+               {"\\w", "q"},         {"\\s", " "},
+               {"\\b", ""},          {"\\D", "z"},
+               {"\\W", "!"},         {"\\S", "y"},
+               {"\\cA", "\x01"},     {"\\x41", "A"},
+               {"\\x{6B}", "k"},     {"\\o{141}", "a"},
+               {"\\N{U+61}", "a"},   {"\\pL", "b"},
+               {"\\PL", "3"},        {"\\p{Lu}", "Q"},
+               {"\\e", "\x1b"},      {"\\t", "\t"},
+               {"\\n", "\n"},        {"\\h", " "},
+               {"\\R", "\r\n"},      {"\\X", "e\xCC\x81"},
+               {"\\Qa.b\\E", "a.b"}, {"\\K", ""},
+               {"\\B", ""},          {"\\N", "x"},
+               {"\\101", "A"},       {"\\ñ", "ñ"},
+               {"\\cz", "\x1a"},     {"\\x{212A}", "\xE2\x84\xAA"}};
     size_t e = below(sizeof esc / sizeof *esc);
     put_pat(g, esc[e].pat, strlen(esc[e].pat));
     for (int k = 0; k < NSAMPLES; k++)
