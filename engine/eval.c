@@ -1004,6 +1004,8 @@ static bool corr_text(struct vg_eval *ev, struct val *v, const char **s,
   return *len > 0;
 }
 
+#define MAX_RELATED 50
+
 /* What one scan of the state found. */
 struct corr_tally {
   struct vg_eval *ev;
@@ -1011,7 +1013,13 @@ struct corr_tally {
   const char *self_source, *self_id;
   size_t self_source_len, self_id_len;
   size_t records; /* distinct identities */
-  struct vg__buf related;
+  /* The other records counted, kept until the rule is known to fire:
+   * only then is their JSON written. */
+  struct related_ref {
+    const char *source, *id, *kind;
+    size_t source_len, id_len;
+    int64_t time;
+  } related[MAX_RELATED];
   size_t nrelated;
   /* distinct values and kinds seen, as short lists */
   const char **values;
@@ -1020,8 +1028,6 @@ struct corr_tally {
   bool kinds_seen[64];
   bool failed;
 };
-
-#define MAX_RELATED 50
 
 static int tally(const struct vg_corr_entry *e, void *arg) {
   struct corr_tally *t = arg;
@@ -1065,34 +1071,55 @@ static int tally(const struct vg_corr_entry *e, void *arg) {
     }
   }
   if (!self && t->nrelated < MAX_RELATED) {
-    char when[40];
-    vg_format_datetime(e->time, when, sizeof when);
-    struct vg__buf *b = &t->related;
-    int rc =
-        vg__buf_append(b, t->nrelated ? ",{\"source\":" : "[{\"source\":", 11);
-    if (rc == VG_OK)
-      rc = vg__buf_json_string(b, e->source, e->source_len);
-    if (rc == VG_OK)
-      rc = vg__buf_append(b, ",\"id\":", 6);
-    if (rc == VG_OK)
-      rc = vg__buf_json_string(b, e->id, e->id_len);
-    if (rc == VG_OK)
-      rc = vg__buf_append(b, ",\"kind\":", 8);
-    if (rc == VG_OK)
-      rc = vg__buf_json_string(b, e->kind, strlen(e->kind));
-    if (rc == VG_OK)
-      rc = vg__buf_append(b, ",\"observed_at\":", 15);
-    if (rc == VG_OK)
-      rc = vg__buf_json_string(b, when, strlen(when));
-    if (rc == VG_OK)
-      rc = vg__buf_append(b, "}", 1);
-    if (rc != VG_OK) {
+    struct related_ref *r = &t->related[t->nrelated];
+    r->source = vg_arena_strndup(&t->ev->arena, e->source, e->source_len);
+    r->id = vg_arena_strndup(&t->ev->arena, e->id, e->id_len);
+    r->kind = vg_arena_strdup(&t->ev->arena, e->kind);
+    if (!r->source || !r->id || !r->kind) {
       t->failed = true;
-      return rc;
+      return VG_ENOMEM;
     }
+    r->source_len = e->source_len;
+    r->id_len = e->id_len;
+    r->time = e->time;
     t->nrelated++;
   }
   return VG_OK;
+}
+
+/* The related records as JSON: [{"source","id","kind","observed_at"}]. */
+static const char *related_json(struct vg_eval *ev,
+                                const struct corr_tally *t) {
+  struct vg__buf b = {0};
+  int rc = vg__buf_append(&b, "[", 1);
+  for (size_t i = 0; i < t->nrelated && rc == VG_OK; i++) {
+    const struct related_ref *r = &t->related[i];
+    char when[40];
+    vg_format_datetime(r->time, when, sizeof when);
+    rc = vg__buf_append(&b, i ? ",{\"source\":" : "{\"source\":", i ? 11 : 10);
+    if (rc == VG_OK)
+      rc = vg__buf_json_string(&b, r->source, r->source_len);
+    if (rc == VG_OK)
+      rc = vg__buf_append(&b, ",\"id\":", 6);
+    if (rc == VG_OK)
+      rc = vg__buf_json_string(&b, r->id, r->id_len);
+    if (rc == VG_OK)
+      rc = vg__buf_append(&b, ",\"kind\":", 8);
+    if (rc == VG_OK)
+      rc = vg__buf_json_string(&b, r->kind, strlen(r->kind));
+    if (rc == VG_OK)
+      rc = vg__buf_append(&b, ",\"observed_at\":", 15);
+    if (rc == VG_OK)
+      rc = vg__buf_json_string(&b, when, strlen(when));
+    if (rc == VG_OK)
+      rc = vg__buf_append(&b, "}", 1);
+  }
+  if (rc == VG_OK)
+    rc = vg__buf_append(&b, "]", 1);
+  const char *out =
+      rc == VG_OK ? vg_arena_strndup(&ev->arena, b.data, b.len) : NULL;
+  free(b.data);
+  return out;
 }
 
 static int add_hit(struct vg_eval *ev, size_t ri, struct vg_result *res,
@@ -1154,10 +1181,8 @@ static int run_correlation(struct vg_eval *ev, size_t ri,
   } else {
     rc = tally(&self, &t);
   }
-  if (rc != VG_OK || t.failed) {
-    free(t.related.data);
+  if (rc != VG_OK || t.failed)
     return rc != VG_OK ? rc : VG_ENOMEM;
-  }
   bool fires = false;
   switch (corr->type) {
   case CORR_COUNT:
@@ -1172,15 +1197,8 @@ static int run_correlation(struct vg_eval *ev, size_t ri,
       fires &= corr->keys[i].kind < 64 && t.kinds_seen[corr->keys[i].kind];
     break;
   }
-  if (!fires) {
-    free(t.related.data);
+  if (!fires)
     return VG_OK;
-  }
-  if (vg__buf_append(&t.related, t.nrelated ? "]" : "[]", t.nrelated ? 1 : 2) !=
-      VG_OK) {
-    free(t.related.data);
-    return VG_ENOMEM;
-  }
   struct evidence_list list = {0};
   if (r->cond) {
     uint8_t done[256] = {0};
@@ -1188,20 +1206,17 @@ static int run_correlation(struct vg_eval *ev, size_t ri,
                          ? done
                          : vg_arena_calloc(&ev->arena, r->nsels, 1);
     memset(ev->macro_done, 0, ev->rs->nmacros ? ev->rs->nmacros : 1);
-    if (!marks || explain_cond(ev, r, r->cond, false, &list, marks) != VG_OK) {
-      free(t.related.data);
+    if (!marks || explain_cond(ev, r, r->cond, false, &list, marks) != VG_OK)
       return VG_ENOMEM;
-    }
   }
   struct explain x = {.value = keyval, .span_start = -1, .span_end = -1};
   rc = add_evidence(ev, &list, "correlate", &ev->kind->fields[key->field], &x);
   if (rc == VG_OK) {
     struct vg_evidence *e = &list.items[list.n - 1];
-    e->related = vg_arena_strndup(&ev->arena, t.related.data, t.related.len);
+    e->related = related_json(ev, &t);
     if (!e->related)
       rc = VG_ENOMEM;
   }
-  free(t.related.data);
   if (rc != VG_OK)
     return rc;
   return add_hit(ev, ri, res, list.items, list.n);
