@@ -78,20 +78,38 @@ static int grow(struct mem_state *m) {
   return VG_OK;
 }
 
-static char *dup_bytes(const char *s, size_t n) {
-  char *p = malloc(n + 1);
-  if (p) {
-    memcpy(p, s, n);
-    p[n] = '\0';
-  }
-  return p;
-}
-
+/* An entry's strings share one allocation, owned through kind. */
 static void entry_free(struct mem_entry *e) {
   free(e->kind);
-  free(e->source);
-  free(e->id);
-  free(e->value);
+}
+
+static int entry_init(struct mem_entry *e, const struct vg_corr_entry *in) {
+  size_t kind_len = strlen(in->kind);
+  size_t value_len = in->value ? in->value_len : 0;
+  char *block = malloc(kind_len + in->source_len + in->id_len + value_len + 4);
+  if (!block)
+    return VG_ENOMEM;
+  char *p = block;
+  e->kind = p;
+  memcpy(p, in->kind, kind_len + 1);
+  p += kind_len + 1;
+  e->source = p;
+  memcpy(p, in->source, in->source_len);
+  p[in->source_len] = '\0';
+  p += in->source_len + 1;
+  e->id = p;
+  memcpy(p, in->id, in->id_len);
+  p[in->id_len] = '\0';
+  p += in->id_len + 1;
+  e->value = p;
+  if (value_len)
+    memcpy(p, in->value, value_len);
+  p[value_len] = '\0';
+  e->source_len = in->source_len;
+  e->id_len = in->id_len;
+  e->value_len = value_len;
+  e->time = in->time;
+  return VG_OK;
 }
 
 static int mem_put(struct vg_corr_state *self, const char *rule,
@@ -117,19 +135,9 @@ static int mem_put(struct vg_corr_state *self, const char *rule,
     b->hash = h;
     m->used++;
   }
-  struct mem_entry fresh = {
-      .kind = dup_bytes(entry->kind, strlen(entry->kind)),
-      .source = dup_bytes(entry->source, entry->source_len),
-      .id = dup_bytes(entry->id, entry->id_len),
-      .value = dup_bytes(entry->value ? entry->value : "", entry->value_len),
-      .source_len = entry->source_len,
-      .id_len = entry->id_len,
-      .value_len = entry->value_len,
-      .time = entry->time};
-  if (!fresh.kind || !fresh.source || !fresh.id || !fresh.value) {
-    entry_free(&fresh);
+  struct mem_entry fresh;
+  if (entry_init(&fresh, entry) != VG_OK)
     return VG_ENOMEM;
-  }
   /* One entry per record identity: a new version replaces the old. */
   for (size_t i = 0; i < b->n; i++) {
     struct mem_entry *e = &b->entries[i];
