@@ -209,14 +209,16 @@ static const char *const stmt_sql[ST_COUNT] = {
                        "?4, ?4)",
     [ST_JOIN_CASE] = "UPDATE cases SET score = max(score, ?2), updated_at = "
                      "?3 WHERE id = ?1",
+    /* One-row inserts with the case's values bound: an INSERT ... SELECT
+     * costs twice as much (SQLite gives it a statement journal). */
     [ST_INSERT_CASE_RULE] =
         "INSERT OR IGNORE INTO case_rules (case_id, rule, open, score, "
-        "created_at) SELECT id, ?2, status IN " OPEN_STATUSES ", score, "
-        "created_at FROM cases WHERE id = ?1",
+        "created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
     [ST_INSERT_CASE_ROUTE] =
         "INSERT OR IGNORE INTO case_routes (case_id, route, open, score, "
-        "created_at) SELECT id, ?2, status IN " OPEN_STATUSES ", score, "
-        "created_at FROM cases WHERE id = ?1",
+        "created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_CASE_QUEUE_VALUES] = "SELECT status IN " OPEN_STATUSES
+                             ", score, created_at FROM cases WHERE id = ?1",
     [ST_CASES_OF_RECORD] =
         "SELECT DISTINCT case_id FROM records WHERE source = ?2 AND "
         "record_id = ?1 AND case_id IS NOT NULL",
@@ -1123,22 +1125,46 @@ static int open_or_join(vg_store *store, const struct vg_result *result,
  * the cases of the records its correlation hits name. */
 static int case_details(vg_store *store, int64_t case_id,
                         const struct vg_result *result) {
-  sqlite3_stmt *st;
-  int rc;
+  sqlite3_stmt *st = vg__store_stmt(store, ST_CASE_QUEUE_VALUES);
+  if (!st)
+    return VG_EIO;
+  sqlite3_bind_int64(st, 1, case_id);
+  int rc = sqlite3_step(st);
+  if (rc != SQLITE_ROW) {
+    sqlite3_reset(st);
+    return vg__store_fail(store, "reading a case");
+  }
+  int open = sqlite3_column_int(st, 0);
+  int64_t score = sqlite3_column_int64(st, 1);
+  int64_t created_at = sqlite3_column_int64(st, 2);
+  sqlite3_reset(st);
   for (size_t i = 0; i < result->nhits; i++) {
     const struct vg_hit *hit = &result->hits[i];
     if (!(st = vg__store_stmt(store, ST_INSERT_CASE_RULE)))
       return VG_EIO;
     sqlite3_bind_int64(st, 1, case_id);
     vg__bind_text(st, 2, hit->rule_id, strlen(hit->rule_id));
+    sqlite3_bind_int(st, 3, open);
+    sqlite3_bind_int64(st, 4, score);
+    sqlite3_bind_int64(st, 5, created_at);
     if ((rc = vg__store_exec(store, st, "adding a rule to a case")) != 0)
       return rc;
     if (!hit->route)
+      continue;
+    /* Hits of one record mostly share a route: add each route once. */
+    bool seen = false;
+    for (size_t j = 0; j < i && !seen; j++)
+      seen =
+          result->hits[j].route && !strcmp(result->hits[j].route, hit->route);
+    if (seen)
       continue;
     if (!(st = vg__store_stmt(store, ST_INSERT_CASE_ROUTE)))
       return VG_EIO;
     sqlite3_bind_int64(st, 1, case_id);
     vg__bind_text(st, 2, hit->route, strlen(hit->route));
+    sqlite3_bind_int(st, 3, open);
+    sqlite3_bind_int64(st, 4, score);
+    sqlite3_bind_int64(st, 5, created_at);
     if ((rc = vg__store_exec(store, st, "adding a route to a case")) != 0)
       return rc;
   }
