@@ -429,8 +429,8 @@ int vg_cmd_screen(struct vg_cli *cli, size_t nwords, const char **words) {
   }
   if (vg_ruleset_max_window(s.rs) > 0 && open_state(&s) != VG_OK)
     goto done;
-  static char outbuf[1 << 20];
-  setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
+  /* Result lines go out in large writes; libc owns the buffer. */
+  setvbuf(stdout, NULL, _IOFBF, 1 << 20);
   s.progress = cli->stderr_tty;
   clock_gettime(CLOCK_MONOTONIC, &s.started);
   for (size_t i = 0; i < nfiles; i++) {
