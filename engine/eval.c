@@ -737,6 +737,20 @@ static void quote_value(const char *s, size_t len, char *out, size_t cap) {
   snprintf(out, cap, "\"%.*s%s\"", (int)n, s, n < len ? "..." : "");
 }
 
+/* How a bad value appears in a reject reason: quoted, except for personal
+ * data and protected characteristics, which reasons (printed, stored with
+ * the rejects) never repeat. */
+static void shown_value(const struct vg__field *f, const char *s, size_t len,
+                        bool quote, char *out, size_t cap) {
+  if (f->pii || f->protected_)
+    snprintf(out, cap, "a value not shown here (%s)",
+             f->pii ? "personal data" : "protected");
+  else if (quote)
+    quote_value(s, len, out, cap);
+  else
+    snprintf(out, cap, "%.*s", (int)(len > 40 ? 40 : len), s);
+}
+
 static int type_value(struct vg_eval *ev, const struct vg__field *f,
                       const struct vg_json_token *tok, struct val *v,
                       struct vg_reject *rej) {
@@ -758,14 +772,17 @@ static int type_value(struct vg_eval *ev, const struct vg__field *f,
     int64_t iv;
     v->s = ev->json + tok->start;
     v->len = tok->len;
+    char shown[64];
     if (vg_json_number(v->s, v->len, &v->num, &integral, &iv) != VG_OK) {
-      reject(rej, f->path, "field '%s': number %.*s is out of range", f->path,
-             (int)(v->len > 40 ? 40 : v->len), v->s);
+      shown_value(f, v->s, v->len, false, shown, sizeof shown);
+      reject(rej, f->path, "field '%s': number %s is out of range", f->path,
+             shown);
       return VG_EINVAL;
     }
     if (f->type == VG_TYPE_INT && !integral) {
-      reject(rej, f->path, "field '%s': expected a whole number, got %.*s",
-             f->path, (int)(v->len > 40 ? 40 : v->len), v->s);
+      shown_value(f, v->s, v->len, false, shown, sizeof shown);
+      reject(rej, f->path, "field '%s': expected a whole number, got %s",
+             f->path, shown);
       return VG_EINVAL;
     }
     break;
@@ -788,7 +805,7 @@ static int type_value(struct vg_eval *ev, const struct vg__field *f,
                   : vg_parse_datetime(v->s, v->len, &v->time);
     if (!ok) {
       char shown[64];
-      quote_value(v->s, v->len, shown, sizeof shown);
+      shown_value(f, v->s, v->len, true, shown, sizeof shown);
       reject(rej, f->path, "field '%s': expected %s, got %s", f->path,
              f->type == VG_TYPE_DATE ? "a date (YYYY-MM-DD)"
                                      : "an RFC 3339 datetime",

@@ -17,7 +17,9 @@ static const char schema[] = "kind: advert\n"
                              "  phone: { type: phone }\n"
                              "  channels: { type: list }\n"
                              "  notes: { type: text, drop: true }\n"
-                             "  pay: { type: number }\n";
+                             "  pay: { type: number }\n"
+                             "  born: { type: date, protected: true }\n"
+                             "  posted: { type: date }\n";
 
 struct fx {
   char *dir;
@@ -232,6 +234,19 @@ static void digest_covers_country_code(void **state) {
   done(&c);
 }
 
+static void reject_reasons_withhold_sensitive_values(void **state) {
+  (void)state;
+  struct fx f;
+  assert_int_equal(load_with(&f, RULE("{ s: { name: ana } }"), NULL), VG_OK);
+  assert_int_equal(screen(&f, "\"born\":\"1990-13-40\""), VG_EINVAL);
+  assert_null(strstr(f.rej.reason, "1990"));
+  assert_non_null(strstr(f.rej.reason, "born"));
+  assert_non_null(strstr(f.rej.reason, "protected"));
+  assert_int_equal(screen(&f, "\"posted\":\"2020-13-01\""), VG_EINVAL);
+  assert_non_null(strstr(f.rej.reason, "\"2020-13-01\""));
+  done(&f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(dropped_field_cannot_be_tested),
@@ -244,6 +259,7 @@ int main(void) {
       cmocka_unit_test(empty_selection_refused),
       cmocka_unit_test(duplicate_id_next_to_other_errors),
       cmocka_unit_test(digest_covers_country_code),
+      cmocka_unit_test(reject_reasons_withhold_sensitive_values),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
