@@ -1577,40 +1577,35 @@ static int on_unt(struct px_source *s, const struct segment *sg) {
   return rc;
 }
 
+/* One CNT count against the groups read; a mismatch is a warning. */
+static int check_cnt(struct px_source *s, const struct segment *sg,
+                     const char *code, long counted, const char *who,
+                     const char *group, const char *segments) {
+  const struct message *m = &s->msg;
+  const char *p;
+  size_t n;
+  comp_get(sg, 1, 1, &p, &n);
+  long declared;
+  if (!parse_count(p, n, &declared))
+    return warn(s, "CNT+%s count '%.*s' is not a number", code,
+                (int)(n < 32 ? n : 32), p);
+  if (declared != counted)
+    return warn(s, "CNT+%s says %ld %s but message %ld has %ld %s groups (%s)",
+                code, declared, who, m->index, counted, group, segments);
+  return VG_OK;
+}
+
 static int on_cnt(struct px_source *s, const struct segment *sg) {
   struct message *m = &s->msg;
   int rc = close_traveller(s, NULL);
   m->other_party = false;
   if (rc != VG_OK)
     return rc;
-  char what[80];
-  if (comp_is(sg, 1, 0, "42")) {
-    snprintf(what, sizeof what,
-             "message %ld has %ld passenger groups (NAD+FL, NAD+DDU)", m->index,
-             m->passengers);
-    const char *p;
-    size_t n;
-    comp_get(sg, 1, 1, &p, &n);
-    long declared;
-    if (!parse_count(p, n, &declared))
-      return warn(s, "CNT+42 count '%.*s' is not a number",
-                  (int)(n < 32 ? n : 32), p);
-    if (declared != m->passengers)
-      return warn(s, "CNT+42 says %ld passengers but %s", declared, what);
-  } else if (comp_is(sg, 1, 0, "41")) {
-    snprintf(what, sizeof what,
-             "message %ld has %ld crew groups (NAD+FM, NAD+DDT)", m->index,
-             m->crew);
-    const char *p;
-    size_t n;
-    comp_get(sg, 1, 1, &p, &n);
-    long declared;
-    if (!parse_count(p, n, &declared))
-      return warn(s, "CNT+41 count '%.*s' is not a number",
-                  (int)(n < 32 ? n : 32), p);
-    if (declared != m->crew)
-      return warn(s, "CNT+41 says %ld crew but %s", declared, what);
-  }
+  if (comp_is(sg, 1, 0, "42"))
+    return check_cnt(s, sg, "42", m->passengers, "passengers", "passenger",
+                     "NAD+FL, NAD+DDU");
+  if (comp_is(sg, 1, 0, "41"))
+    return check_cnt(s, sg, "41", m->crew, "crew", "crew", "NAD+FM, NAD+DDT");
   return VG_OK;
 }
 

@@ -123,26 +123,8 @@ static void items_free(struct items *it) {
     json_decref(it->rec[i]);
 }
 
-static json_t *at(json_t *obj, const char *path) {
-  char key[128];
-  const char *p = path;
-  while (obj && *p) {
-    const char *dot = strchr(p, '.');
-    size_t n = dot ? (size_t)(dot - p) : strlen(p);
-    snprintf(key, sizeof key, "%.*s", (int)n, p);
-    obj = json_object_get(obj, key);
-    p = dot ? dot + 1 : p + n;
-  }
-  return obj;
-}
-
-static const char *str(json_t *obj, const char *path) {
-  json_t *v = at(obj, path);
-  if (!v)
-    return "(absent)";
-  assert_true(json_is_string(v));
-  return json_string_value(v);
-}
+#define at vgt_json_at
+#define str vgt_json_str
 
 static json_int_t integer(json_t *obj, const char *path) {
   json_t *v = at(obj, path);

@@ -113,3 +113,24 @@ int vgt_run(const char *command, char **out) {
     return -1;
   return WEXITSTATUS(status);
 }
+
+json_t *vgt_json_at(json_t *obj, const char *path) {
+  char key[128];
+  const char *p = path;
+  while (obj && *p) {
+    const char *dot = strchr(p, '.');
+    size_t n = dot ? (size_t)(dot - p) : strlen(p);
+    snprintf(key, sizeof key, "%.*s", (int)n, p);
+    obj = json_object_get(obj, key);
+    p = dot ? dot + 1 : p + n;
+  }
+  return obj;
+}
+
+const char *vgt_json_str(json_t *obj, const char *path) {
+  json_t *v = vgt_json_at(obj, path);
+  if (!v)
+    return "(absent)";
+  assert_true(json_is_string(v));
+  return json_string_value(v);
+}

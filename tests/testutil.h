@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <jansson.h>
 
 /* Reads a whole file into a NUL-terminated heap buffer (caller frees);
  * NULL when it cannot be read. */
@@ -21,5 +22,11 @@ void vgt_rmtree(const char *path);
 /* Runs a shell command, capturing stdout into *out (caller frees) when out
  * is non-NULL; returns the exit status, or -1. */
 int vgt_run(const char *command, char **out);
+
+/* The value at a dotted path ("flight.legs") of a JSON object, or NULL. */
+json_t *vgt_json_at(json_t *obj, const char *path);
+/* The string at a dotted path, or "(absent)"; fails the test when the
+ * value is there but not a string. */
+const char *vgt_json_str(json_t *obj, const char *path);
 
 #endif
