@@ -157,8 +157,8 @@ static void evidence_json(struct vg_jsonw *w, const struct vg_evidence *e,
   vg_jsonw_lit(w, "}");
 }
 
-void vg_result_json(struct vg_jsonw *w, const struct vg_result *r,
-                    int64_t case_id, const struct vg_result_style *style) {
+void vg_result_json_head(struct vg_jsonw *w, const struct vg_result *r,
+                         const struct vg_result_style *style) {
   vg_jsonw_lit(w, "{\"record_id\":");
   vg_jsonw_str(w, r->id, r->id_len);
   vg_jsonw_lit(w, ",\"source\":");
@@ -191,10 +191,9 @@ void vg_result_json(struct vg_jsonw *w, const struct vg_result *r,
     vg_jsonw_lit(w, "]}");
   }
   vg_jsonw_lit(w, "],\"case_id\":");
-  if (case_id > 0)
-    vg_jsonw_int(w, case_id);
-  else
-    vg_jsonw_lit(w, "null");
+}
+
+void vg_result_json_tail(struct vg_jsonw *w, const struct vg_result *r) {
   if (r->nincomplete) {
     vg_jsonw_lit(w, ",\"incomplete\":[");
     for (size_t i = 0; i < r->nincomplete; i++) {
@@ -205,4 +204,18 @@ void vg_result_json(struct vg_jsonw *w, const struct vg_result *r,
     vg_jsonw_lit(w, "]");
   }
   vg_jsonw_lit(w, "}");
+}
+
+void vg_jsonw_case_id(struct vg_jsonw *w, int64_t case_id) {
+  if (case_id > 0)
+    vg_jsonw_int(w, case_id);
+  else
+    vg_jsonw_lit(w, "null");
+}
+
+void vg_result_json(struct vg_jsonw *w, const struct vg_result *r,
+                    int64_t case_id, const struct vg_result_style *style) {
+  vg_result_json_head(w, r, style);
+  vg_jsonw_case_id(w, case_id);
+  vg_result_json_tail(w, r);
 }

@@ -45,5 +45,12 @@ struct vg_result_style {
  * "incomplete" when a matching limit cut a rule short. */
 void vg_result_json(struct vg_jsonw *w, const struct vg_result *r,
                     int64_t case_id, const struct vg_result_style *style);
+/* The same line in three parts, for a case id known only later (the store
+ * writer): everything before the case id, the id (null when 0), and the
+ * rest. */
+void vg_result_json_head(struct vg_jsonw *w, const struct vg_result *r,
+                         const struct vg_result_style *style);
+void vg_jsonw_case_id(struct vg_jsonw *w, int64_t case_id);
+void vg_result_json_tail(struct vg_jsonw *w, const struct vg_result *r);
 
 #endif

@@ -207,8 +207,10 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_INSERT_CASE] = "INSERT INTO cases (kind, subject, status, score, "
                        "created_at, updated_at) VALUES (?1, ?2, 'new', ?3, "
                        "?4, ?4)",
-    [ST_JOIN_CASE] = "UPDATE cases SET score = max(score, ?2), updated_at = "
-                     "?3 WHERE id = ?1",
+    [ST_JOIN_CASE] = "UPDATE cases SET score = max(score, ?3), updated_at = "
+                     "?2 WHERE id = ?1",
+    [ST_TOUCH_CASE] = "UPDATE cases SET updated_at = ?2 WHERE id = ?1",
+    [ST_CASE_SCORE] = "SELECT status, score FROM cases WHERE id = ?1",
     /* One-row inserts with the case's values bound: an INSERT ... SELECT
      * costs twice as much (SQLite gives it a statement journal). */
     [ST_INSERT_CASE_RULE] =
@@ -623,6 +625,8 @@ void vg_store_close(vg_store *store) {
   free(store->agg.slots);
   kinds_clear(store);
   free(store->seen);
+  vg__item_free(store->item);
+  free(store->item);
   EVP_MD_CTX_free(store->mdctx);
   EVP_MD_free(store->sha256);
   free(store->actor);
@@ -705,38 +709,43 @@ static size_t utf8_cut(const char *s, size_t len, size_t max) {
   return max;
 }
 
-static int agg_count(vg_store *store, const struct vg_result *result,
-                     const struct vg_store_value *values, size_t nvalues) {
-  bool flagged = result->nhits > 0;
-  struct agg_entry *e = agg_find(&store->agg, result->kind_name,
-                                 strlen(result->kind_name), AGG_KIND, true);
+/* Text of an item by offset. */
+static const char *item_str(const struct vg__item *it, size_t at) {
+  return at == VG__NO_TEXT ? NULL : it->text.p + at;
+}
+
+static int agg_count(vg_store *store, const struct vg__item *it) {
+  const char *kind = item_str(it, it->kind);
+  size_t klen = strlen(kind);
+  bool flagged = it->nhits > 0;
+  struct agg_entry *e = agg_find(&store->agg, kind, klen, AGG_KIND, true);
   if (!e)
     return vg__store_error(store, VG_ENOMEM, "out of memory");
   e->records++;
   e->flagged += flagged;
-  for (size_t i = 0; i < result->nhits; i++) {
-    const char *rule = result->hits[i].rule_id;
+  for (size_t i = 0; i < it->nhits; i++) {
+    const char *rule = item_str(it, it->hits[i].rule);
     if (!(e = agg_find(&store->agg, rule, strlen(rule), AGG_RULE, true)))
       return vg__store_error(store, VG_ENOMEM, "out of memory");
     e->records++;
   }
-  for (size_t i = 0; i < nvalues; i++) {
+  for (size_t i = 0; i < it->nvalues; i++) {
+    const struct vg__item_value *v = &it->values[i];
+    const char *field = item_str(it, v->field);
+    const char *value = item_str(it, v->value);
     char key[512];
-    size_t klen = strlen(result->kind_name), flen = strlen(values[i].field);
-    size_t vlen =
-        values[i].value
-            ? utf8_cut(values[i].value, values[i].value_len, FAIR_VALUE_MAX)
-            : 0;
+    size_t flen = strlen(field);
+    size_t vlen = value ? utf8_cut(value, v->value_len, FAIR_VALUE_MAX) : 0;
     if (klen + flen + vlen + 2 > sizeof key)
       continue;
-    memcpy(key, result->kind_name, klen);
+    memcpy(key, kind, klen);
     key[klen] = '\0';
-    memcpy(key + klen + 1, values[i].field, flen);
+    memcpy(key + klen + 1, field, flen);
     key[klen + 1 + flen] = '\0';
     if (vlen)
-      memcpy(key + klen + flen + 2, values[i].value, vlen);
+      memcpy(key + klen + flen + 2, value, vlen);
     e = agg_find(&store->agg, key, klen + flen + 2 + vlen, AGG_FAIR,
-                 values[i].value != NULL);
+                 value != NULL);
     if (!e)
       return vg__store_error(store, VG_ENOMEM, "out of memory");
     e->records++;
@@ -804,6 +813,11 @@ static void batch_abort(vg_store *store) {
   store->batch_failed = true;
 }
 
+void vg__store_abort_batch(vg_store *store) {
+  batch_abort(store);
+  store->batch_failed = false;
+}
+
 int vg_store_batch_commit(vg_store *store) {
   if (store->batch_failed) {
     store->batch_failed = false;
@@ -850,18 +864,22 @@ void vg_store_sha256_hex(const void *data, size_t len, char hex[65]) {
   to_hex(md, mdlen, hex);
 }
 
-void vg__store_sha256(vg_store *store, const void *data, size_t len,
-                      char hex[65]) {
+static void sha256_with(EVP_MD_CTX *ctx, const EVP_MD *md_type,
+                        const void *data, size_t len, char hex[65]) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int mdlen = 0;
-  if (!store->sha256 || !store->mdctx ||
-      !EVP_DigestInit_ex(store->mdctx, store->sha256, NULL) ||
-      !EVP_DigestUpdate(store->mdctx, data, len) ||
-      !EVP_DigestFinal_ex(store->mdctx, md, &mdlen)) {
+  if (!md_type || !ctx || !EVP_DigestInit_ex(ctx, md_type, NULL) ||
+      !EVP_DigestUpdate(ctx, data, len) ||
+      !EVP_DigestFinal_ex(ctx, md, &mdlen)) {
     vg_store_sha256_hex(data, len, hex);
     return;
   }
   to_hex(md, mdlen, hex);
+}
+
+void vg__store_sha256(vg_store *store, const void *data, size_t len,
+                      char hex[65]) {
+  sha256_with(store->mdctx, store->sha256, data, len, hex);
 }
 
 /* ---------------------------------------------------------------- ingest */
@@ -921,10 +939,10 @@ static int evidence_json(struct vg__sbuf *b, const struct vg_hit *hit) {
       rc = vg__sbuf_put(b, ",\"entry\":", 9);
       if (rc == 0)
         rc = put_cstring(b, ev->entry);
+      /* Four decimals, as the result line gives it (docs/rules.md). */
+      int n = snprintf(num, sizeof num, ",\"similarity\":%.4f", ev->similarity);
       if (rc == 0)
-        rc = vg__sbuf_put(b, ",\"similarity\":", 14);
-      if (rc == 0)
-        rc = vg__sbuf_real(b, ev->similarity);
+        rc = vg__sbuf_put(b, num, (size_t)n);
     }
     if (rc == 0 && ev->related) {
       json_t *rel = json_loads(ev->related, JSON_DECODE_ANY, NULL);
@@ -973,276 +991,197 @@ static int hits_json(struct vg__sbuf *b, const struct vg_result *result) {
   return rc ? rc : vg__sbuf_put(b, "]", 1);
 }
 
-/* The protected values as a JSON object, for the fairness totals of
- * decisions. */
-static int values_json(struct vg__sbuf *b, const struct vg_store_value *values,
-                       size_t nvalues) {
+/* ------------------------------------------------------------ items */
+
+/* Appends s[0..n) and a NUL to the item's text and returns its offset;
+ * sets *failed when out of memory. */
+static size_t item_put(struct vg__item *it, const char *s, size_t n,
+                       bool *failed) {
+  size_t at = it->text.len;
+  if (vg__sbuf_reserve(&it->text, n + 1) != 0) {
+    *failed = true;
+    return VG__NO_TEXT;
+  }
+  if (n)
+    memcpy(it->text.p + at, s, n);
+  it->text.len = at + n + 1;
+  it->text.p[at + n] = '\0';
+  it->text.p[it->text.len] = '\0';
+  return at;
+}
+
+/* Room for n + 1 elements of size in *arr. */
+static bool item_grow(void **arr, size_t *cap, size_t n, size_t size) {
+  if (n < *cap)
+    return true;
+  size_t ncap = *cap ? *cap * 2 : 16;
+  void *p = realloc(*arr, ncap * size);
+  if (!p)
+    return false;
+  *arr = p;
+  *cap = ncap;
+  return true;
+}
+
+void vg__item_free(struct vg__item *it) {
+  if (!it)
+    return;
+  free(it->text.p);
+  free(it->hits);
+  free(it->values);
+  free(it->related);
+  vg__canon_scratch_free(&it->scratch);
+  memset(it, 0, sizeof *it);
+}
+
+/* The record's identity, kind, subject, score and hits (with their JSON
+ * and the related records correlation evidence names). */
+static int item_begin(struct vg__item *it, const struct vg_result *res) {
+  bool failed = false;
+  it->text.len = 0;
+  it->nhits = it->nvalues = it->nrelated = 0;
+  it->has_content = it->has_raw = false;
+  it->fair = VG__NO_TEXT;
+  it->fair_len = 0;
+  it->err[0] = '\0';
+  it->source = item_put(it, res->source, res->source_len, &failed);
+  it->source_len = res->source_len;
+  it->id = item_put(it, res->id, res->id_len, &failed);
+  it->id_len = res->id_len;
+  it->kind = item_put(it, res->kind_name, strlen(res->kind_name), &failed);
+  it->subject = res->subject
+                    ? item_put(it, res->subject, res->subject_len, &failed)
+                    : VG__NO_TEXT;
+  it->subject_len = res->subject ? res->subject_len : 0;
+  it->score = res->score;
+  it->observed_at = res->observed_at;
+  it->opens_case = res->opens_case;
+  for (size_t i = 0; !failed && i < res->nhits; i++) {
+    const struct vg_hit *hit = &res->hits[i];
+    if (!item_grow((void **)&it->hits, &it->cap_hits, it->nhits,
+                   sizeof *it->hits)) {
+      failed = true;
+      break;
+    }
+    struct vg__item_hit *h = &it->hits[it->nhits++];
+    h->rule = item_put(it, hit->rule_id, strlen(hit->rule_id), &failed);
+    h->route = hit->route
+                   ? item_put(it, hit->route, strlen(hit->route), &failed)
+                   : VG__NO_TEXT;
+    for (size_t e = 0; !failed && e < hit->nevidence; e++) {
+      const char *related = hit->evidence[e].related;
+      if (!related)
+        continue;
+      if (!item_grow((void **)&it->related, &it->cap_related, it->nrelated,
+                     sizeof *it->related)) {
+        failed = true;
+        break;
+      }
+      it->related[it->nrelated++] =
+          item_put(it, related, strlen(related), &failed);
+    }
+  }
+  if (!failed) {
+    it->hits_json = it->text.len;
+    failed = hits_json(&it->text, res) != 0;
+    it->hits_json_len = it->text.len - it->hits_json;
+    item_put(it, "", 0, &failed); /* its NUL */
+  }
+  return failed ? VG_ENOMEM : 0;
+}
+
+static int item_add_value(struct vg__item *it, const char *field,
+                          const char *value, size_t value_len) {
+  bool failed = false;
+  if (!item_grow((void **)&it->values, &it->cap_values, it->nvalues,
+                 sizeof *it->values))
+    return VG_ENOMEM;
+  struct vg__item_value v = {item_put(it, field, strlen(field), &failed),
+                             VG__NO_TEXT, 0};
+  if (value) {
+    v.value = item_put(it, value, value_len, &failed);
+    v.value_len = value_len;
+  }
+  if (failed)
+    return VG_ENOMEM;
+  it->values[it->nvalues++] = v;
+  return 0;
+}
+
+static void item_hash(vg_store *store, EVP_MD_CTX *ctx, struct vg__item *it) {
+  sha256_with(ctx, store->sha256, it->text.p + it->content, it->content_len,
+              it->sha256);
+  it->has_content = true;
+}
+
+/* The content of a record given as read: its canonical JSON, without the
+ * fields its kind drops, and the digest that identifies it. */
+static int item_canonical(vg_store *store, struct vg__item *it) {
+  const struct kind_cache *kc =
+      it->kind_index < store->nkinds ? &store->kinds[it->kind_index] : NULL;
+  if (!kc)
+    return vg__store_error(store, VG_EINVAL, "record of an unknown kind");
+  size_t at = it->text.len;
+  /* The input is read from the buffer written to: it must not move. */
+  if (vg__sbuf_reserve(&it->text, 2 * it->raw_len + 64) != 0)
+    return vg__store_error(store, VG_ENOMEM, "out of memory");
+  int rc = vg__canonical_append(&it->text, &it->scratch, it->text.p + it->raw,
+                                it->raw_len, kc->drop, kc->ndrop);
+  bool failed = rc != 0;
+  it->content = at;
+  it->content_len = it->text.len - at;
+  if (!failed)
+    item_put(it, "", 0, &failed); /* its NUL */
+  if (failed)
+    return vg__store_error(store, rc ? rc : VG_ENOMEM,
+                           "record %.*s: cannot be stored as canonical JSON",
+                           (int)(it->id_len > 100 ? 100 : it->id_len),
+                           item_str(it, it->id));
+  item_hash(store, store->mdctx, it);
+  return 0;
+}
+
+/* The protected values as a JSON object (the record's `fair` column, for
+ * the fairness totals of decisions). */
+static int item_fair(struct vg__item *it) {
+  if (it->nvalues == 0)
+    return 0;
+  /* Reserved whole first: the values are read from the buffer written to,
+   * which must not move meanwhile. */
+  size_t need = 2;
+  for (size_t i = 0; i < it->nvalues; i++)
+    need += 6 * (strlen(item_str(it, it->values[i].field)) +
+                 it->values[i].value_len) +
+            8;
+  if (vg__sbuf_reserve(&it->text, need + 1) != 0)
+    return VG_ENOMEM;
+  struct vg__sbuf *b = &it->text;
+  size_t at = b->len;
   int rc = vg__sbuf_put(b, "{", 1);
-  for (size_t i = 0; rc == 0 && i < nvalues; i++) {
-    size_t vlen =
-        values[i].value
-            ? utf8_cut(values[i].value, values[i].value_len, FAIR_VALUE_MAX)
-            : 0;
+  for (size_t i = 0; rc == 0 && i < it->nvalues; i++) {
+    const char *field = item_str(it, it->values[i].field);
+    const char *value = item_str(it, it->values[i].value);
     if (i)
       rc = vg__sbuf_put(b, ",", 1);
     if (rc == 0)
-      rc = put_cstring(b, values[i].field);
+      rc = vg__sbuf_string(b, field, strlen(field));
     if (rc == 0)
       rc = vg__sbuf_put(b, ":", 1);
     if (rc == 0)
-      rc = values[i].value ? vg__sbuf_string(b, values[i].value, vlen)
-                           : vg__sbuf_put(b, "null", 4);
-  }
-  return rc ? rc : vg__sbuf_put(b, "}", 1);
-}
-
-/* Links case_id with the cases of the records a correlation hit names. */
-static int link_related(vg_store *store, int64_t case_id,
-                        const struct vg_result *result) {
-  for (size_t h = 0; h < result->nhits; h++) {
-    const struct vg_hit *hit = &result->hits[h];
-    for (size_t e = 0; e < hit->nevidence; e++) {
-      if (!hit->evidence[e].related)
-        continue;
-      json_t *rel = json_loads(hit->evidence[e].related, JSON_DECODE_ANY, NULL);
-      size_t i;
-      json_t *item;
-      json_array_foreach(rel, i, item) {
-        const char *id = NULL, *source = NULL;
-        if (json_is_string(item)) {
-          id = json_string_value(item);
-        } else if (json_is_object(item)) {
-          json_t *jid = json_object_get(item, "id");
-          if (!jid)
-            jid = json_object_get(item, "record_id");
-          id = json_string_value(jid);
-          source = json_string_value(json_object_get(item, "source"));
-        }
-        if (!id)
-          continue;
-        if (!source)
-          source = "default"; /* a record without `source` (SPEC 1) */
-        sqlite3_stmt *st = vg__store_stmt(store, ST_CASES_OF_RECORD);
-        if (!st) {
-          json_decref(rel);
-          return VG_EIO;
-        }
-        vg__bind_text(st, 1, id, strlen(id));
-        vg__bind_text(st, 2, source, strlen(source));
-        int64_t others[16];
-        size_t nothers = 0;
-        while (sqlite3_step(st) == SQLITE_ROW && nothers < 16)
-          others[nothers++] = sqlite3_column_int64(st, 0);
-        sqlite3_reset(st);
-        for (size_t k = 0; k < nothers; k++) {
-          if (others[k] == case_id)
-            continue;
-          for (int dir = 0; dir < 2; dir++) {
-            sqlite3_stmt *ins = vg__store_stmt(store, ST_INSERT_LINK);
-            if (!ins) {
-              json_decref(rel);
-              return VG_EIO;
-            }
-            sqlite3_bind_int64(ins, 1, dir ? others[k] : case_id);
-            sqlite3_bind_int64(ins, 2, dir ? case_id : others[k]);
-            int rc = vg__store_exec(store, ins, "linking cases");
-            if (rc) {
-              json_decref(rel);
-              return rc;
-            }
-          }
-        }
-      }
-      json_decref(rel);
-    }
-  }
-  return 0;
-}
-
-/* Opens a case for the record or joins the open case of its subject,
- * with its event; sets out->case_id. The record is stored after, with its
- * case, and then the case gains its rules and routes (case_details). */
-static int open_or_join(vg_store *store, const struct vg_result *result,
-                        struct vg_ingest_outcome *out) {
-  int64_t now = vg__store_now(store), case_id = 0;
-  sqlite3_stmt *st;
-  int rc;
-  if (result->subject) {
-    if (!(st = vg__store_stmt(store, ST_OPEN_CASE_FOR)))
-      return VG_EIO;
-    vg__bind_text(st, 1, result->kind_name, strlen(result->kind_name));
-    vg__bind_text(st, 2, result->subject, result->subject_len);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-      case_id = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-      return vg__store_fail(store, "finding the subject's case");
-  }
-  char note[200];
-  snprintf(note, sizeof note, "record %.*s/%.*s, score %d",
-           (int)(result->source_len > 60 ? 60 : result->source_len),
-           result->source, (int)(result->id_len > 60 ? 60 : result->id_len),
-           result->id, result->score);
-  if (case_id) {
-    if (!(st = vg__store_stmt(store, ST_JOIN_CASE)))
-      return VG_EIO;
-    sqlite3_bind_int64(st, 1, case_id);
-    sqlite3_bind_int(st, 2, result->score);
-    sqlite3_bind_int64(st, 3, now);
-    if ((rc = vg__store_exec(store, st, "joining a case")) != 0)
-      return rc;
-    sqlite3_stmt *cur = vg__store_stmt(store, ST_CASE_ROW);
-    if (!cur)
-      return VG_EIO;
-    sqlite3_bind_int64(cur, 1, case_id);
-    char status[16] = "new";
-    if (sqlite3_step(cur) == SQLITE_ROW)
-      snprintf(status, sizeof status, "%s", sqlite3_column_text(cur, 0));
-    sqlite3_reset(cur);
-    rc = vg__store_event(store, case_id, store->actor, "updated", status,
-                         status, note, NULL);
-  } else {
-    if (!(st = vg__store_stmt(store, ST_INSERT_CASE)))
-      return VG_EIO;
-    vg__bind_text(st, 1, result->kind_name, strlen(result->kind_name));
-    vg__bind_text(st, 2, result->subject, result->subject_len);
-    sqlite3_bind_int(st, 3, result->score);
-    sqlite3_bind_int64(st, 4, now);
-    if ((rc = vg__store_exec(store, st, "opening a case")) != 0)
-      return rc;
-    case_id = sqlite3_last_insert_rowid(store->db);
-    out->case_opened = true;
-    rc = vg__store_event(store, case_id, store->actor, "opened", NULL, "new",
-                         note, NULL);
+      rc = value ? vg__sbuf_string(
+                       b, value,
+                       utf8_cut(value, it->values[i].value_len, FAIR_VALUE_MAX))
+                 : vg__sbuf_put(b, "null", 4);
   }
   if (rc == 0)
-    out->case_id = case_id;
-  return rc;
-}
-
-/* The case gains the rules and routes of the record's hits, and links to
- * the cases of the records its correlation hits name. */
-static int case_details(vg_store *store, int64_t case_id,
-                        const struct vg_result *result) {
-  sqlite3_stmt *st = vg__store_stmt(store, ST_CASE_QUEUE_VALUES);
-  if (!st)
-    return VG_EIO;
-  sqlite3_bind_int64(st, 1, case_id);
-  int rc = sqlite3_step(st);
-  if (rc != SQLITE_ROW) {
-    sqlite3_reset(st);
-    return vg__store_fail(store, "reading a case");
-  }
-  int open = sqlite3_column_int(st, 0);
-  int64_t score = sqlite3_column_int64(st, 1);
-  int64_t created_at = sqlite3_column_int64(st, 2);
-  sqlite3_reset(st);
-  for (size_t i = 0; i < result->nhits; i++) {
-    const struct vg_hit *hit = &result->hits[i];
-    if (!(st = vg__store_stmt(store, ST_INSERT_CASE_RULE)))
-      return VG_EIO;
-    sqlite3_bind_int64(st, 1, case_id);
-    vg__bind_text(st, 2, hit->rule_id, strlen(hit->rule_id));
-    sqlite3_bind_int(st, 3, open);
-    sqlite3_bind_int64(st, 4, score);
-    sqlite3_bind_int64(st, 5, created_at);
-    if ((rc = vg__store_exec(store, st, "adding a rule to a case")) != 0)
-      return rc;
-    if (!hit->route)
-      continue;
-    /* Hits of one record mostly share a route: add each route once. */
-    bool seen = false;
-    for (size_t j = 0; j < i && !seen; j++)
-      seen =
-          result->hits[j].route && !strcmp(result->hits[j].route, hit->route);
-    if (seen)
-      continue;
-    if (!(st = vg__store_stmt(store, ST_INSERT_CASE_ROUTE)))
-      return VG_EIO;
-    sqlite3_bind_int64(st, 1, case_id);
-    vg__bind_text(st, 2, hit->route, strlen(hit->route));
-    sqlite3_bind_int(st, 3, open);
-    sqlite3_bind_int64(st, 4, score);
-    sqlite3_bind_int64(st, 5, created_at);
-    if ((rc = vg__store_exec(store, st, "adding a route to a case")) != 0)
-      return rc;
-  }
-  return link_related(store, case_id, result);
-}
-
-/* Stores a record with hits as version `version`; the caller holds a
- * savepoint. */
-static uint64_t identity_hash(const char *source, size_t source_len,
-                              const char *id, size_t id_len);
-static void seen_add(vg_store *store, uint64_t h);
-
-static int store_record(vg_store *store, const struct vg_result *result,
-                        const char *canonical, size_t canonical_len,
-                        const char *hash, int64_t version,
-                        const struct vg_store_value *values, size_t nvalues,
-                        struct vg_ingest_outcome *out) {
-  struct vg__sbuf b = {0}, hits = {0};
-  int rc = result->opens_case ? open_or_join(store, result, out) : 0;
-  if (rc)
+    rc = vg__sbuf_put(b, "}", 1);
+  if (rc != 0)
     return rc;
-  rc = nvalues ? values_json(&b, values, nvalues) : 0;
-  if (rc == 0)
-    rc = hits_json(&hits, result);
-  sqlite3_stmt *st = rc ? NULL : vg__store_stmt(store, ST_INSERT_RECORD);
-  if (rc || !st) {
-    free(b.p);
-    free(hits.p);
-    return rc ? vg__store_error(store, rc, "out of memory") : VG_EIO;
-  }
-  vg__bind_text(st, 1, result->source, result->source_len);
-  vg__bind_text(st, 2, result->id, result->id_len);
-  sqlite3_bind_int64(st, 3, version);
-  vg__bind_text(st, 4, result->kind_name, strlen(result->kind_name));
-  vg__bind_text(st, 5, canonical, canonical_len);
-  vg__bind_text(st, 6, hash, 64);
-  sqlite3_bind_int64(st, 7, result->observed_at);
-  sqlite3_bind_int(st, 8, result->score);
-  vg__bind_text(st, 9, result->subject, result->subject_len);
-  sqlite3_bind_int64(st, 10, vg__store_now(store));
-  vg__bind_text(st, 11, b.p, b.len);
-  if (out->case_id)
-    sqlite3_bind_int64(st, 12, out->case_id);
-  vg__bind_text(st, 13, hits.p, hits.len);
-  rc = vg__store_exec(store, st, "storing a record");
-  if (rc == 0 && store->seen)
-    seen_add(store, identity_hash(result->source, result->source_len,
-                                  result->id, result->id_len));
-  free(b.p);
-  free(hits.p);
-  if (rc)
-    return rc;
-  if (result->opens_case)
-    return case_details(store, out->case_id, result);
-  return 0;
-}
-
-/* Looks up the record's identity: the next version number, and whether
- * this exact content is stored (then *case_id is its case, or 0). */
-static int lookup(vg_store *store, const struct vg_result *result,
-                  const char *hash, int64_t *version, bool *dup,
-                  int64_t *case_id) {
-  sqlite3_stmt *st = vg__store_stmt(store, ST_LOOKUP);
-  if (!st)
-    return VG_EIO;
-  vg__bind_text(st, 1, result->source, result->source_len);
-  vg__bind_text(st, 2, result->id, result->id_len);
-  vg__bind_text(st, 3, hash, 64);
-  int rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW) {
-    *version = sqlite3_column_int64(st, 0);
-    *dup = sqlite3_column_int(st, 1) == 1;
-    *case_id = *dup ? sqlite3_column_int64(st, 2) : 0;
-  }
-  sqlite3_reset(st);
-  if (rc != SQLITE_ROW)
-    return vg__store_fail(store, "looking up a record");
-  return 0;
+  it->fair = at;
+  it->fair_len = b->len - at;
+  bool failed = false;
+  item_put(it, "", 0, &failed);
+  return failed ? VG_ENOMEM : 0;
 }
 
 static uint64_t identity_hash(const char *source, size_t source_len,
@@ -1305,63 +1244,318 @@ static int seen_load(vg_store *store) {
   return rc == SQLITE_DONE ? 0 : vg__store_fail(store, "reading identities");
 }
 
-static int identity_stored(vg_store *store, const struct vg_result *result,
-                           bool *stored) {
-  if (!store->seen) {
-    int rc = seen_load(store);
-    if (rc)
+int vg__store_ready(vg_store *store, const vg_ruleset *rs) {
+  int rc;
+  if (store->rs != rs && (rc = vg_store_sync_fields(store, rs)) != 0)
+    return rc;
+  return store->seen ? 0 : seen_load(store);
+}
+
+int vg__item_prepare(vg_store *store, vg_eval *ev, const struct vg_result *res,
+                     const char *json, size_t json_len, struct vg__item *it) {
+  if (res->kind >= store->nkinds) {
+    snprintf(it->err, sizeof it->err, "record of an unknown kind");
+    return VG_EINVAL;
+  }
+  const struct kind_cache *kc = &store->kinds[res->kind];
+  int rc = item_begin(it, res);
+  for (size_t i = 0; rc == 0 && i < kc->nprotected && i < 64; i++) {
+    const char *value;
+    size_t value_len;
+    if (!vg_eval_field_text(ev, kc->protected_[i], &value, &value_len))
+      value = NULL, value_len = 0;
+    rc = item_add_value(it, kc->protected_[i], value, value_len);
+  }
+  if (rc != 0) {
+    snprintf(it->err, sizeof it->err, "out of memory");
+    return rc;
+  }
+  /* A record without hits is only a duplicate when its identity is
+   * stored: the filter spares the JSON work for nearly all of them, and
+   * a "maybe" is settled by the lookup when the item is applied. */
+  uint64_t ident =
+      identity_hash(res->source, res->source_len, res->id, res->id_len);
+  if (res->nhits > 0 || seen_maybe(store, ident)) {
+    bool failed = false;
+    it->raw = item_put(it, json, json_len, &failed);
+    it->raw_len = json_len;
+    it->kind_index = res->kind;
+    it->has_raw = true;
+    if (failed) {
+      snprintf(it->err, sizeof it->err, "out of memory");
+      return VG_ENOMEM;
+    }
+  }
+  /* Added before it is stored: the filter may only err towards "maybe". */
+  if (res->nhits > 0)
+    seen_add(store, ident);
+  if ((rc = item_fair(it)) != 0)
+    snprintf(it->err, sizeof it->err, "out of memory");
+  return rc;
+}
+
+/* ---------------------------------------------------------------- apply */
+
+/* Links case_id with the cases of the records a correlation hit names. */
+static int link_related(vg_store *store, int64_t case_id,
+                        const struct vg__item *it) {
+  for (size_t r = 0; r < it->nrelated; r++) {
+    json_t *rel =
+        json_loads(item_str(it, it->related[r]), JSON_DECODE_ANY, NULL);
+    size_t i;
+    json_t *item;
+    json_array_foreach(rel, i, item) {
+      const char *id = NULL, *source = NULL;
+      if (json_is_string(item)) {
+        id = json_string_value(item);
+      } else if (json_is_object(item)) {
+        json_t *jid = json_object_get(item, "id");
+        if (!jid)
+          jid = json_object_get(item, "record_id");
+        id = json_string_value(jid);
+        source = json_string_value(json_object_get(item, "source"));
+      }
+      if (!id)
+        continue;
+      if (!source)
+        source = "default"; /* a record without `source` (SPEC 1) */
+      sqlite3_stmt *st = vg__store_stmt(store, ST_CASES_OF_RECORD);
+      if (!st) {
+        json_decref(rel);
+        return VG_EIO;
+      }
+      vg__bind_text(st, 1, id, strlen(id));
+      vg__bind_text(st, 2, source, strlen(source));
+      int64_t others[16];
+      size_t nothers = 0;
+      while (sqlite3_step(st) == SQLITE_ROW && nothers < 16)
+        others[nothers++] = sqlite3_column_int64(st, 0);
+      sqlite3_reset(st);
+      for (size_t k = 0; k < nothers; k++) {
+        if (others[k] == case_id)
+          continue;
+        for (int dir = 0; dir < 2; dir++) {
+          sqlite3_stmt *ins = vg__store_stmt(store, ST_INSERT_LINK);
+          if (!ins) {
+            json_decref(rel);
+            return VG_EIO;
+          }
+          sqlite3_bind_int64(ins, 1, dir ? others[k] : case_id);
+          sqlite3_bind_int64(ins, 2, dir ? case_id : others[k]);
+          int rc = vg__store_exec(store, ins, "linking cases");
+          if (rc) {
+            json_decref(rel);
+            return rc;
+          }
+        }
+      }
+    }
+    json_decref(rel);
+  }
+  return 0;
+}
+
+/* Opens a case for the record or joins the open case of its subject,
+ * with its event; sets out->case_id. The record is stored after, with its
+ * case, and then the case gains its rules and routes (case_details). */
+static int open_or_join(vg_store *store, const struct vg__item *it,
+                        struct vg_ingest_outcome *out) {
+  int64_t now = vg__store_now(store), case_id = 0;
+  const char *kind = item_str(it, it->kind);
+  sqlite3_stmt *st;
+  int rc;
+  if (it->subject != VG__NO_TEXT) {
+    if (!(st = vg__store_stmt(store, ST_OPEN_CASE_FOR)))
+      return VG_EIO;
+    vg__bind_text(st, 1, kind, strlen(kind));
+    vg__bind_text(st, 2, item_str(it, it->subject), it->subject_len);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+      case_id = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+      return vg__store_fail(store, "finding the subject's case");
+  }
+  char note[200];
+  snprintf(note, sizeof note, "record %.*s/%.*s, score %d",
+           (int)(it->source_len > 60 ? 60 : it->source_len),
+           item_str(it, it->source), (int)(it->id_len > 60 ? 60 : it->id_len),
+           item_str(it, it->id), it->score);
+  if (case_id) {
+    sqlite3_stmt *cur = vg__store_stmt(store, ST_CASE_SCORE);
+    if (!cur)
+      return VG_EIO;
+    sqlite3_bind_int64(cur, 1, case_id);
+    char status[16] = "new";
+    int64_t score = 0;
+    if ((rc = sqlite3_step(cur)) == SQLITE_ROW) {
+      snprintf(status, sizeof status, "%s", sqlite3_column_text(cur, 0));
+      score = sqlite3_column_int64(cur, 1);
+    }
+    sqlite3_reset(cur);
+    if (rc != SQLITE_ROW)
+      return vg__store_fail(store, "reading the subject's case");
+    /* The score only ever rises; leaving it alone when it does not spares
+     * the case's indexes and its queue copies an update each. */
+    enum stmt_id id = it->score > score ? ST_JOIN_CASE : ST_TOUCH_CASE;
+    if (!(st = vg__store_stmt(store, id)))
+      return VG_EIO;
+    sqlite3_bind_int64(st, 1, case_id);
+    sqlite3_bind_int64(st, 2, now);
+    if (id == ST_JOIN_CASE)
+      sqlite3_bind_int(st, 3, it->score);
+    if ((rc = vg__store_exec(store, st, "joining a case")) != 0)
       return rc;
+    rc = vg__store_event(store, case_id, store->actor, "updated", status,
+                         status, note, NULL);
+  } else {
+    if (!(st = vg__store_stmt(store, ST_INSERT_CASE)))
+      return VG_EIO;
+    vg__bind_text(st, 1, kind, strlen(kind));
+    vg__bind_text(st, 2, item_str(it, it->subject), it->subject_len);
+    sqlite3_bind_int(st, 3, it->score);
+    sqlite3_bind_int64(st, 4, now);
+    if ((rc = vg__store_exec(store, st, "opening a case")) != 0)
+      return rc;
+    case_id = sqlite3_last_insert_rowid(store->db);
+    out->case_opened = true;
+    rc = vg__store_event(store, case_id, store->actor, "opened", NULL, "new",
+                         note, NULL);
   }
-  /* The filter has no false negatives for what this handle loaded or
-   * stored itself; a "maybe" is settled by the database. */
-  if (!seen_maybe(store, identity_hash(result->source, result->source_len,
-                                       result->id, result->id_len))) {
-    *stored = false;
-    return 0;
-  }
-  sqlite3_stmt *st = vg__store_stmt(store, ST_IDENTITY_EXISTS);
+  if (rc == 0)
+    out->case_id = case_id;
+  return rc;
+}
+
+/* The case gains the rules and routes of the record's hits, and links to
+ * the cases of the records its correlation hits name. */
+static int case_details(vg_store *store, int64_t case_id,
+                        const struct vg__item *it) {
+  sqlite3_stmt *st = vg__store_stmt(store, ST_CASE_QUEUE_VALUES);
   if (!st)
     return VG_EIO;
-  vg__bind_text(st, 1, result->source, result->source_len);
-  vg__bind_text(st, 2, result->id, result->id_len);
+  sqlite3_bind_int64(st, 1, case_id);
   int rc = sqlite3_step(st);
-  *stored = rc == SQLITE_ROW;
+  if (rc != SQLITE_ROW) {
+    sqlite3_reset(st);
+    return vg__store_fail(store, "reading a case");
+  }
+  int open = sqlite3_column_int(st, 0);
+  int64_t score = sqlite3_column_int64(st, 1);
+  int64_t created_at = sqlite3_column_int64(st, 2);
   sqlite3_reset(st);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+  for (size_t i = 0; i < it->nhits; i++) {
+    const char *rule = item_str(it, it->hits[i].rule);
+    const char *route = item_str(it, it->hits[i].route);
+    if (!(st = vg__store_stmt(store, ST_INSERT_CASE_RULE)))
+      return VG_EIO;
+    sqlite3_bind_int64(st, 1, case_id);
+    vg__bind_text(st, 2, rule, strlen(rule));
+    sqlite3_bind_int(st, 3, open);
+    sqlite3_bind_int64(st, 4, score);
+    sqlite3_bind_int64(st, 5, created_at);
+    if ((rc = vg__store_exec(store, st, "adding a rule to a case")) != 0)
+      return rc;
+    if (!route)
+      continue;
+    /* Hits of one record mostly share a route: add each route once. */
+    bool seen = false;
+    for (size_t j = 0; j < i && !seen; j++) {
+      const char *other = item_str(it, it->hits[j].route);
+      seen = other && !strcmp(other, route);
+    }
+    if (seen)
+      continue;
+    if (!(st = vg__store_stmt(store, ST_INSERT_CASE_ROUTE)))
+      return VG_EIO;
+    sqlite3_bind_int64(st, 1, case_id);
+    vg__bind_text(st, 2, route, strlen(route));
+    sqlite3_bind_int(st, 3, open);
+    sqlite3_bind_int64(st, 4, score);
+    sqlite3_bind_int64(st, 5, created_at);
+    if ((rc = vg__store_exec(store, st, "adding a route to a case")) != 0)
+      return rc;
+  }
+  return link_related(store, case_id, it);
+}
+
+/* Stores a record with hits as version `version`, opening or joining its
+ * case first when it reaches the threshold. */
+static int store_record(vg_store *store, const struct vg__item *it,
+                        int64_t version, struct vg_ingest_outcome *out) {
+  int rc = it->opens_case ? open_or_join(store, it, out) : 0;
+  if (rc)
+    return rc;
+  sqlite3_stmt *st = vg__store_stmt(store, ST_INSERT_RECORD);
+  if (!st)
+    return VG_EIO;
+  const char *kind = item_str(it, it->kind);
+  vg__bind_text(st, 1, item_str(it, it->source), it->source_len);
+  vg__bind_text(st, 2, item_str(it, it->id), it->id_len);
+  sqlite3_bind_int64(st, 3, version);
+  vg__bind_text(st, 4, kind, strlen(kind));
+  vg__bind_text(st, 5, item_str(it, it->content), it->content_len);
+  vg__bind_text(st, 6, it->sha256, 64);
+  sqlite3_bind_int64(st, 7, it->observed_at);
+  sqlite3_bind_int(st, 8, it->score);
+  vg__bind_text(st, 9, item_str(it, it->subject), it->subject_len);
+  sqlite3_bind_int64(st, 10, vg__store_now(store));
+  vg__bind_text(st, 11, item_str(it, it->fair), it->fair_len);
+  if (out->case_id)
+    sqlite3_bind_int64(st, 12, out->case_id);
+  vg__bind_text(st, 13, item_str(it, it->hits_json), it->hits_json_len);
+  if ((rc = vg__store_exec(store, st, "storing a record")) != 0)
+    return rc;
+  return it->opens_case ? case_details(store, out->case_id, it) : 0;
+}
+
+/* Looks up the record's identity: the next version number, and whether
+ * this exact content is stored (then *case_id is its case, or 0). */
+static int lookup(vg_store *store, const struct vg__item *it, int64_t *version,
+                  bool *dup, int64_t *case_id) {
+  sqlite3_stmt *st = vg__store_stmt(store, ST_LOOKUP);
+  if (!st)
+    return VG_EIO;
+  vg__bind_text(st, 1, item_str(it, it->source), it->source_len);
+  vg__bind_text(st, 2, item_str(it, it->id), it->id_len);
+  vg__bind_text(st, 3, it->sha256, 64);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    *version = sqlite3_column_int64(st, 0);
+    *dup = sqlite3_column_int(st, 1) == 1;
+    *case_id = *dup ? sqlite3_column_int64(st, 2) : 0;
+  }
+  sqlite3_reset(st);
+  if (rc != SQLITE_ROW)
     return vg__store_fail(store, "looking up a record");
   return 0;
 }
 
-int vg_store_ingest_canonical(vg_store *store, const struct vg_result *result,
-                              const char *canonical, size_t canonical_len,
-                              const struct vg_store_value *values,
-                              size_t nvalues, struct vg_ingest_outcome *out) {
+int vg__item_apply(vg_store *store, struct vg__item *it,
+                   struct vg_ingest_outcome *out) {
   struct vg_ingest_outcome o = {VG_INGEST_SCREENED, 0, false};
   bool own_batch = !store->in_batch;
   int rc = 0;
-  if (result->nhits > 0 && !canonical)
+  if (it->has_raw && !it->has_content && (rc = item_canonical(store, it)) != 0)
+    return rc;
+  if (it->nhits > 0 && !it->has_content)
     return vg__store_error(store, VG_EINVAL,
-                           "a record with hits needs its "
-                           "content");
+                           "a record with hits needs its content");
   if (own_batch && (rc = vg_store_batch_begin(store)) != 0)
     return rc;
-  if (canonical) {
-    char hash[65];
+  if (it->has_content) {
     bool dup = false;
     int64_t version = 1;
-    vg__store_sha256(store, canonical, canonical_len, hash);
-    if ((rc = lookup(store, result, hash, &version, &dup, &o.case_id)) != 0)
+    if ((rc = lookup(store, it, &version, &dup, &o.case_id)) != 0)
       goto out;
     if (dup) {
       o.status = VG_INGEST_DUPLICATE;
       goto done;
     }
-    if (result->nhits > 0 &&
-        (rc = store_record(store, result, canonical, canonical_len, hash,
-                           version, values, nvalues, &o)) != 0)
+    if (it->nhits > 0 && (rc = store_record(store, it, version, &o)) != 0)
       goto out;
   }
-  if ((rc = agg_count(store, result, values, nvalues)) != 0)
+  if ((rc = agg_count(store, it)) != 0)
     goto out;
 done:
   *out = o;
@@ -1374,6 +1568,41 @@ out:
     rc = vg_store_batch_commit(store);
   }
   return rc;
+}
+
+/* The store's own item for vg_store_ingest and vg_store_ingest_canonical. */
+static struct vg__item *own_item(vg_store *store) {
+  if (!store->item)
+    store->item = calloc(1, sizeof *store->item);
+  return store->item;
+}
+
+int vg_store_ingest_canonical(vg_store *store, const struct vg_result *result,
+                              const char *canonical, size_t canonical_len,
+                              const struct vg_store_value *values,
+                              size_t nvalues, struct vg_ingest_outcome *out) {
+  struct vg__item *it = own_item(store);
+  int rc = it ? item_begin(it, result) : VG_ENOMEM;
+  for (size_t i = 0; rc == 0 && i < nvalues; i++)
+    rc = item_add_value(it, values[i].field, values[i].value,
+                        values[i].value_len);
+  if (rc == 0 && canonical) {
+    bool failed = false;
+    it->content = item_put(it, canonical, canonical_len, &failed);
+    it->content_len = canonical_len;
+    if (failed)
+      rc = VG_ENOMEM;
+    else
+      item_hash(store, store->mdctx, it);
+  }
+  if (rc == 0 && result->nhits > 0 && store->seen)
+    seen_add(store, identity_hash(result->source, result->source_len,
+                                  result->id, result->id_len));
+  if (rc == 0)
+    rc = item_fair(it);
+  if (rc != 0)
+    return vg__store_error(store, rc, "out of memory");
+  return vg__item_apply(store, it, out);
 }
 
 /* ------------------------------------------------ fields and the engine */
@@ -1470,44 +1699,15 @@ int vg_store_sync_fields(vg_store *store, const vg_ruleset *rs) {
 int vg_store_ingest(vg_store *store, const vg_ruleset *rs, vg_eval *ev,
                     const struct vg_result *result, const char *json,
                     size_t json_len, struct vg_ingest_outcome *out) {
-  int rc;
-  if (store->rs != rs && (rc = vg_store_sync_fields(store, rs)) != 0)
+  int rc = vg__store_ready(store, rs);
+  if (rc != 0)
     return rc;
-  if (result->kind >= store->nkinds)
-    return vg__store_error(store, VG_EINVAL, "record of an unknown kind");
-  const struct kind_cache *kc = &store->kinds[result->kind];
-
-  struct vg_store_value values[64];
-  size_t nvalues = 0;
-  for (size_t i = 0; i < kc->nprotected && nvalues < 64; i++) {
-    struct vg_store_value *v = &values[nvalues++];
-    v->field = kc->protected_[i];
-    if (!vg_eval_field_text(ev, v->field, &v->value, &v->value_len)) {
-      v->value = NULL;
-      v->value_len = 0;
-    }
-  }
-
-  /* A record without hits is only a duplicate when its identity is
-   * stored; checking that first spares the JSON work for nearly all. */
-  bool need_content = result->nhits > 0;
-  if (!need_content && (rc = identity_stored(store, result, &need_content)))
-    return rc;
-  char *canonical = NULL;
-  size_t canonical_len = 0;
-  if (need_content) {
-    rc = vg_store_canonical_json(json, json_len, kc->drop, kc->ndrop,
-                                 &canonical, &canonical_len);
-    if (rc != 0)
-      return vg__store_error(store, rc,
-                             "record %.*s: cannot be stored as "
-                             "canonical JSON",
-                             (int)result->id_len, result->id);
-  }
-  rc = vg_store_ingest_canonical(store, result, canonical, canonical_len,
-                                 values, nvalues, out);
-  free(canonical);
-  return rc;
+  struct vg__item *it = own_item(store);
+  if (!it)
+    return vg__store_error(store, VG_ENOMEM, "out of memory");
+  if ((rc = vg__item_prepare(store, ev, result, json, json_len, it)) != 0)
+    return vg__store_error(store, rc, "%s", it->err);
+  return vg__item_apply(store, it, out);
 }
 
 /* --------------------------------------------------------------- rejects */

@@ -58,6 +58,51 @@ int vg_store_add_reject(vg_store *store, const char *source, long line,
                         const char *where, const char *reason, const char *raw,
                         size_t raw_len, bool is_warning);
 
+/* Screening into the store on two threads: the caller screens and hands
+ * each result over; a writer thread stores them, in order, in batches of
+ * batch_records (one transaction each). While a writer runs, the store is
+ * used only through it, except for the correlation state (which may be
+ * used from the screening thread) until vg_store_writer_finish. */
+typedef struct vg_store_writer vg_store_writer;
+
+/* What the writer reports of each record it stored. */
+struct vg_store_applied {
+  struct vg_ingest_outcome outcome;
+  size_t nhits;    /* the record's hits */
+  const char *tag; /* the bytes given with the record (NULL when none) */
+  size_t tag_len;
+};
+
+struct vg_store_writer_hooks {
+  /* Called on the writer thread for each record, in the order given, once
+   * it is stored in the open batch; a non-zero return fails the run. */
+  int (*applied)(void *arg, const struct vg_store_applied *a);
+  void *arg;
+  long batch_records; /* records (and rejects) per transaction; 0: 4096 */
+};
+
+/* Opens the first batch and starts the writer for records screened with
+ * rs. Returns 0 and sets *out, or a negative code (vg_store_errmsg). */
+int vg_store_writer_start(vg_store *store, const vg_ruleset *rs,
+                          const struct vg_store_writer_hooks *hooks,
+                          vg_store_writer **out);
+/* vg_store_ingest through the writer: prepares the record from result and
+ * ev (valid only until the next evaluation) and queues it; waits when the
+ * writer is far behind. tag (copied) comes back with the outcome. Returns
+ * 0, or the writer's or this call's failure; the run should then stop and
+ * finish. */
+int vg_store_writer_record(vg_store_writer *w, vg_eval *ev,
+                           const struct vg_result *result, const char *json,
+                           size_t json_len, const char *tag, size_t tag_len);
+/* vg_store_add_reject through the writer. */
+int vg_store_writer_reject(vg_store_writer *w, const char *source, long line,
+                           const char *where, const char *reason,
+                           const char *raw, size_t raw_len, bool is_warning);
+/* Stores everything queued, commits, stops the writer and frees it.
+ * Returns 0, or the first failure (then nothing after the last good
+ * commit is kept; vg_store_errmsg says why). */
+int vg_store_writer_finish(vg_store_writer *w);
+
 /* ------------------------------------------------------------------ */
 /* Added for the review-queue commands, the socket server, the tests and
  * the benchmark. Every function that can fail leaves a message for

@@ -206,11 +206,9 @@ int vg__sbuf_json(struct vg__sbuf *b, json_t *v, int depth) {
 
 struct canon {
   const char *p, *end;
-  struct vg__sbuf out;
-  struct vg__sbuf key; /* scratch: decoded keys of the objects being read */
-  struct vg__sbuf tmp; /* scratch: sorting members */
-  const char *const *drop;
-  size_t ndrop;
+  struct vg__sbuf *out;
+  struct vg__sbuf *key; /* scratch: decoded keys of the objects being read */
+  struct vg__sbuf *tmp; /* scratch: sorting members */
 };
 
 static void skip_ws(struct canon *c) {
@@ -426,21 +424,21 @@ static int read_number(struct canon *c) {
   /* An integer in JSON's grammar is already canonical (no plus, no
    * leading zero), except "-0"; up to 18 digits it fits 64 bits. */
   if (integral && len <= 18 && !(len == 2 && start[1] == '0'))
-    return vg__sbuf_put(&c->out, start, len);
+    return vg__sbuf_put(c->out, start, len);
   if (integral) {
     errno = 0;
     long long v = strtoll(text, NULL, 10);
     if (errno == 0) {
       char out[32];
       int n = snprintf(out, sizeof out, "%lld", v); /* "-0" becomes "0" */
-      return vg__sbuf_put(&c->out, out, (size_t)n);
+      return vg__sbuf_put(c->out, out, (size_t)n);
     }
   }
   errno = 0;
   double d = strtod(text, NULL);
   if (errno == ERANGE && isinf(d))
     return VG_EINVAL; /* beyond the range of a double, as jansson says */
-  return vg__sbuf_real(&c->out, d);
+  return vg__sbuf_real(c->out, d);
 }
 
 static int read_value(struct canon *c, int depth, const char *const *drop,
@@ -486,7 +484,7 @@ static size_t drop_below(const char *const *drop, size_t ndrop, const char *key,
 static bool same_key(const struct canon *c, const struct field_at *x,
                      const struct field_at *y) {
   return x->key_len == y->key_len &&
-         memcmp(c->key.p + x->key_at, c->key.p + y->key_at, x->key_len) == 0;
+         memcmp(c->key->p + x->key_at, c->key->p + y->key_at, x->key_len) == 0;
 }
 
 /* Writes the members as they come ("key":value, comma separated) and
@@ -494,16 +492,16 @@ static bool same_key(const struct canon *c, const struct field_at *x,
  * key repeats) are they written again in order. */
 static int read_object(struct canon *c, int depth, const char *const *drop,
                        size_t ndrop) {
-  size_t start = c->out.len, key_mark = c->key.len;
+  size_t start = c->out->len, key_mark = c->key->len;
   struct field_at small[32], *m = small;
   size_t n = 0, cap = 32;
   bool sorted = true;
-  int rc = vg__sbuf_put(&c->out, "{", 1);
+  int rc = vg__sbuf_put(c->out, "{", 1);
   c->p++; /* '{' */
   skip_ws(c);
   if (rc == 0 && c->p < c->end && *c->p == '}') {
     c->p++;
-    return vg__sbuf_put(&c->out, "}", 1);
+    return vg__sbuf_put(c->out, "}", 1);
   }
   while (rc == 0) {
     skip_ws(c);
@@ -511,10 +509,10 @@ static int read_object(struct canon *c, int depth, const char *const *drop,
       rc = VG_EINVAL;
       break;
     }
-    size_t key_at = c->key.len;
-    if ((rc = read_string(c, &c->key)) != 0)
+    size_t key_at = c->key->len;
+    if ((rc = read_string(c, c->key)) != 0)
       break;
-    size_t key_len = c->key.len - key_at;
+    size_t key_len = c->key->len - key_at;
     skip_ws(c);
     if (c->p >= c->end || *c->p != ':') {
       rc = VG_EINVAL;
@@ -523,24 +521,24 @@ static int read_object(struct canon *c, int depth, const char *const *drop,
     c->p++;
     const char *sub[16];
     bool dropped = false;
-    size_t nsub = ndrop ? drop_below(drop, ndrop, c->key.p + key_at, key_len,
+    size_t nsub = ndrop ? drop_below(drop, ndrop, c->key->p + key_at, key_len,
                                      sub, 16, &dropped)
                         : 0;
-    size_t comma_at = c->out.len;
+    size_t comma_at = c->out->len;
     if (n > 0)
-      rc = vg__sbuf_put(&c->out, ",", 1);
-    size_t mem_at = c->out.len;
+      rc = vg__sbuf_put(c->out, ",", 1);
+    size_t mem_at = c->out->len;
     if (rc == 0)
-      rc = vg__sbuf_string(&c->out, c->key.p + key_at, key_len);
+      rc = vg__sbuf_string(c->out, c->key->p + key_at, key_len);
     if (rc == 0)
-      rc = vg__sbuf_put(&c->out, ":", 1);
+      rc = vg__sbuf_put(c->out, ":", 1);
     if (rc == 0)
       rc = read_value(c, depth + 1, sub, nsub);
     if (rc)
       break;
     if (dropped) {
-      c->out.len = comma_at; /* read (to check it) but not kept */
-      c->key.len = key_at;
+      c->out->len = comma_at; /* read (to check it) but not kept */
+      c->key->len = key_at;
     } else {
       if (n == cap) {
         size_t ncap = cap * 2;
@@ -555,8 +553,9 @@ static int read_object(struct canon *c, int depth, const char *const *drop,
         m = more;
         cap = ncap;
       }
-      m[n] = (struct field_at){key_at, key_len, mem_at, c->out.len - mem_at, n};
-      if (n > 0 && cmp_members(&m[n - 1], &m[n], c->key.p) >= 0)
+      m[n] =
+          (struct field_at){key_at, key_len, mem_at, c->out->len - mem_at, n};
+      if (n > 0 && cmp_members(&m[n - 1], &m[n], c->key->p) >= 0)
         sorted = false;
       if (n > 0 && same_key(c, &m[n - 1], &m[n]))
         sorted = false;
@@ -576,43 +575,43 @@ static int read_object(struct canon *c, int depth, const char *const *drop,
   if (rc == 0 && !sorted) {
     /* Sort by key (then by position, so the last of equal keys comes
      * last) and write the members again in that order. */
-    qsort_r(m, n, sizeof *m, cmp_members, c->key.p);
-    c->tmp.len = 0;
-    rc = vg__sbuf_put(&c->tmp, "{", 1);
+    qsort_r(m, n, sizeof *m, cmp_members, c->key->p);
+    c->tmp->len = 0;
+    rc = vg__sbuf_put(c->tmp, "{", 1);
     bool first = true;
     for (size_t i = 0; rc == 0 && i < n; i++) {
       if (i + 1 < n && same_key(c, &m[i], &m[i + 1]))
         continue; /* a repeated key: the last occurrence wins */
       if (!first)
-        rc = vg__sbuf_put(&c->tmp, ",", 1);
+        rc = vg__sbuf_put(c->tmp, ",", 1);
       first = false;
       if (rc == 0)
-        rc = vg__sbuf_put(&c->tmp, c->out.p + m[i].val_at, m[i].val_len);
+        rc = vg__sbuf_put(c->tmp, c->out->p + m[i].val_at, m[i].val_len);
     }
     if (rc == 0) {
-      c->out.len = start;
-      rc = vg__sbuf_put(&c->out, c->tmp.p, c->tmp.len);
+      c->out->len = start;
+      rc = vg__sbuf_put(c->out, c->tmp->p, c->tmp->len);
     }
   }
   if (rc == 0)
-    rc = vg__sbuf_put(&c->out, "}", 1);
+    rc = vg__sbuf_put(c->out, "}", 1);
   if (m != small)
     free(m);
-  c->key.len = key_mark;
+  c->key->len = key_mark;
   return rc;
 }
 
 static int read_array(struct canon *c, int depth) {
-  int rc = vg__sbuf_put(&c->out, "[", 1);
+  int rc = vg__sbuf_put(c->out, "[", 1);
   c->p++; /* '[' */
   skip_ws(c);
   if (rc == 0 && c->p < c->end && *c->p == ']') {
     c->p++;
-    return vg__sbuf_put(&c->out, "]", 1);
+    return vg__sbuf_put(c->out, "]", 1);
   }
   for (bool first = true; rc == 0; first = false) {
     if (!first)
-      rc = vg__sbuf_put(&c->out, ",", 1);
+      rc = vg__sbuf_put(c->out, ",", 1);
     skip_ws(c);
     if (rc == 0)
       rc = read_value(c, depth + 1, NULL, 0);
@@ -625,7 +624,7 @@ static int read_array(struct canon *c, int depth) {
     }
     if (c->p < c->end && *c->p == ']') {
       c->p++;
-      return vg__sbuf_put(&c->out, "]", 1);
+      return vg__sbuf_put(c->out, "]", 1);
     }
     rc = VG_EINVAL;
   }
@@ -636,7 +635,7 @@ static int literal(struct canon *c, const char *word, size_t n) {
   if ((size_t)(c->end - c->p) < n || memcmp(c->p, word, n) != 0)
     return VG_EINVAL;
   c->p += n;
-  return vg__sbuf_put(&c->out, word, n);
+  return vg__sbuf_put(c->out, word, n);
 }
 
 static int read_value(struct canon *c, int depth, const char *const *drop,
@@ -667,17 +666,17 @@ static int read_value(struct canon *c, int depth, const char *const *drop,
       q += n;
     }
     if (q < c->end && *q == '"') {
-      int rc = vg__sbuf_put(&c->out, c->p, (size_t)(q + 1 - c->p));
+      int rc = vg__sbuf_put(c->out, c->p, (size_t)(q + 1 - c->p));
       c->p = q + 1;
       return rc;
     }
     /* Decode into the key scratch, then write with only the needed
      * escapes. */
-    size_t mark = c->key.len;
-    int rc = read_string(c, &c->key);
+    size_t mark = c->key->len;
+    int rc = read_string(c, c->key);
     if (rc == 0)
-      rc = vg__sbuf_string(&c->out, c->key.p + mark, c->key.len - mark);
-    c->key.len = mark;
+      rc = vg__sbuf_string(c->out, c->key->p + mark, c->key->len - mark);
+    c->key->len = mark;
     return rc;
   }
   case 't':
@@ -691,25 +690,50 @@ static int read_value(struct canon *c, int depth, const char *const *drop,
   }
 }
 
-int vg_store_canonical_json(const char *json, size_t len,
-                            const char *const *drop, size_t ndrop, char **out,
-                            size_t *outlen) {
-  struct canon c = {.p = json, .end = json + len, .drop = drop, .ndrop = ndrop};
+int vg__canonical_append(struct vg__sbuf *out,
+                         struct vg__canon_scratch *scratch, const char *json,
+                         size_t len, const char *const *drop, size_t ndrop) {
+  size_t mark = out->len;
+  scratch->key.len = 0;
+  struct canon c = {.p = json,
+                    .end = json + len,
+                    .out = out,
+                    .key = &scratch->key,
+                    .tmp = &scratch->tmp};
   skip_ws(&c);
   int rc =
       c.p < c.end && *c.p == '{' ? read_value(&c, 0, drop, ndrop) : VG_EINVAL;
   skip_ws(&c);
   if (rc == 0 && c.p != c.end)
     rc = VG_EINVAL; /* text after the record */
-  if (rc == 0 && !c.out.p)
-    rc = VG_ENOMEM;
-  free(c.key.p);
-  free(c.tmp.p);
   if (rc != 0) {
-    free(c.out.p);
+    out->len = mark;
+    if (out->p)
+      out->p[mark] = '\0';
+  }
+  return rc;
+}
+
+int vg_store_canonical_json(const char *json, size_t len,
+                            const char *const *drop, size_t ndrop, char **out,
+                            size_t *outlen) {
+  struct vg__sbuf text = {0};
+  struct vg__canon_scratch scratch = {0};
+  int rc = vg__canonical_append(&text, &scratch, json, len, drop, ndrop);
+  if (rc == 0 && !text.p)
+    rc = VG_ENOMEM;
+  vg__canon_scratch_free(&scratch);
+  if (rc != 0) {
+    free(text.p);
     return rc;
   }
-  *out = c.out.p;
-  *outlen = c.out.len;
+  *out = text.p;
+  *outlen = text.len;
   return 0;
+}
+
+void vg__canon_scratch_free(struct vg__canon_scratch *scratch) {
+  free(scratch->key.p);
+  free(scratch->tmp.p);
+  memset(scratch, 0, sizeof *scratch);
 }

@@ -27,12 +27,18 @@ static const char corr_schema[] =
     " observed_at INTEGER NOT NULL, value TEXT NOT NULL,"
     " PRIMARY KEY (rule, key, source, record_id)) WITHOUT ROWID;";
 
-static int corr_put(struct vg_corr_state *self, const char *rule,
-                    const char *key, size_t key_len,
-                    const struct vg_corr_entry *e) {
-  struct store_corr *c = (struct store_corr *)self;
-  if (!c->writable)
-    return VG_EINVAL;
+/* The connection's mutex is held for a whole operation: a store writer
+ * (store_writer.c) may use the connection from its own thread meanwhile,
+ * and must see neither a scan half done nor this side's error message. */
+static sqlite3_mutex *lock_db(const struct store_corr *c) {
+  sqlite3_mutex *m = sqlite3_db_mutex(c->store->db);
+  sqlite3_mutex_enter(m);
+  return m;
+}
+
+static int corr_put_locked(struct store_corr *c, const char *rule,
+                           const char *key, size_t key_len,
+                           const struct vg_corr_entry *e) {
   sqlite3_stmt *st = c->put;
   sqlite3_reset(st);
   sqlite3_bind_text(st, 1, rule, -1, SQLITE_STATIC);
@@ -49,12 +55,21 @@ static int corr_put(struct vg_corr_state *self, const char *rule,
                            : vg__store_fail(c->store, "correlation state");
 }
 
-static int corr_scan(struct vg_corr_state *self, const char *rule,
-                     const char *key, size_t key_len, int64_t from, int64_t to,
-                     vg_corr_visit visit, void *arg) {
+static int corr_put(struct vg_corr_state *self, const char *rule,
+                    const char *key, size_t key_len,
+                    const struct vg_corr_entry *e) {
   struct store_corr *c = (struct store_corr *)self;
-  if (!c->scan)
-    return VG_OK; /* a database without state: nothing seen yet */
+  if (!c->writable)
+    return VG_EINVAL;
+  sqlite3_mutex *m = lock_db(c);
+  int rc = corr_put_locked(c, rule, key, key_len, e);
+  sqlite3_mutex_leave(m);
+  return rc;
+}
+
+static int corr_scan_locked(struct store_corr *c, const char *rule,
+                            const char *key, size_t key_len, int64_t from,
+                            int64_t to, vg_corr_visit visit, void *arg) {
   sqlite3_stmt *st = c->scan;
   sqlite3_reset(st);
   sqlite3_bind_text(st, 1, rule, -1, SQLITE_STATIC);
@@ -85,16 +100,31 @@ static int corr_scan(struct vg_corr_state *self, const char *rule,
   return out;
 }
 
+static int corr_scan(struct vg_corr_state *self, const char *rule,
+                     const char *key, size_t key_len, int64_t from, int64_t to,
+                     vg_corr_visit visit, void *arg) {
+  struct store_corr *c = (struct store_corr *)self;
+  if (!c->scan)
+    return VG_OK; /* a database without state: nothing seen yet */
+  sqlite3_mutex *m = lock_db(c);
+  int rc = corr_scan_locked(c, rule, key, key_len, from, to, visit, arg);
+  sqlite3_mutex_leave(m);
+  return rc;
+}
+
 static int corr_evict(struct vg_corr_state *self, int64_t before) {
   struct store_corr *c = (struct store_corr *)self;
   if (!c->writable)
     return VG_OK;
+  sqlite3_mutex *m = lock_db(c);
   sqlite3_reset(c->evict);
   sqlite3_bind_int64(c->evict, 1, before);
   int rc = sqlite3_step(c->evict);
   sqlite3_reset(c->evict);
-  return rc == SQLITE_DONE ? VG_OK
-                           : vg__store_fail(c->store, "correlation eviction");
+  rc = rc == SQLITE_DONE ? VG_OK
+                         : vg__store_fail(c->store, "correlation eviction");
+  sqlite3_mutex_leave(m);
+  return rc;
 }
 
 static void corr_free(struct vg_corr_state *self) {

@@ -22,6 +22,8 @@ enum stmt_id {
   ST_OPEN_CASE_FOR,
   ST_INSERT_CASE,
   ST_JOIN_CASE,
+  ST_TOUCH_CASE,
+  ST_CASE_SCORE,
   ST_INSERT_CASE_RULE,
   ST_INSERT_CASE_ROUTE,
   ST_CASE_QUEUE_VALUES,
@@ -107,6 +109,7 @@ struct vg_store {
   EVP_MD *sha256;     /* fetched once: a fetch per digest costs more than the
                          digest of a record */
   EVP_MD_CTX *mdctx;
+  struct vg__item *item; /* vg_store_ingest's, kept between records */
 };
 
 #define OPEN_STATUSES "('new','in_review','escalated')"
@@ -146,6 +149,17 @@ int vg__sbuf_real(struct vg__sbuf *b, double v);
 /* A jansson value as canonical JSON. */
 int vg__sbuf_json(struct vg__sbuf *b, json_t *v, int depth);
 
+/* Scratch buffers of the canonical JSON writer, kept between records so
+ * that a record costs no allocation once they have grown. */
+struct vg__canon_scratch {
+  struct vg__sbuf key, tmp;
+};
+void vg__canon_scratch_free(struct vg__canon_scratch *scratch);
+/* vg_store_canonical_json appending to out (left as it was on error). */
+int vg__canonical_append(struct vg__sbuf *out,
+                         struct vg__canon_scratch *scratch, const char *json,
+                         size_t len, const char *const *drop, size_t ndrop);
+
 /* vg_store_sha256_hex with the store's digest context. */
 void vg__store_sha256(vg_store *store, const void *data, size_t len,
                       char hex[65]);
@@ -156,6 +170,64 @@ int vg__bind_text(sqlite3_stmt *st, int col, const char *text, size_t len);
 json_t *vg__col_json_string(sqlite3_stmt *st, int col);
 /* A time column (microseconds) as an RFC 3339 JSON string, or null. */
 json_t *vg__col_json_time(sqlite3_stmt *st, int col);
+
+/* Offset of no text in an ingest item. */
+#define VG__NO_TEXT SIZE_MAX
+
+struct vg__item_hit {
+  size_t rule, route; /* offsets in the item's text; route may be none */
+};
+struct vg__item_value {
+  size_t field, value, value_len; /* value VG__NO_TEXT: the record has none */
+};
+
+/* One screened record as the store keeps it, copied out of the engine's
+ * per-record memory. Filling one runs no SQL (vg__item_prepare), applying
+ * it is all the SQL (vg__item_apply): vg_store_ingest does both at once,
+ * the writer (store_writer.c) fills items on the screening thread and
+ * applies them on its own. Strings live in text, NUL-terminated and
+ * addressed by offset, so the buffer may grow while the item is filled;
+ * the buffers are kept from record to record. */
+struct vg__item {
+  struct vg__sbuf text;
+  size_t source, source_len, id, id_len, kind, subject, subject_len;
+  int score;
+  int64_t observed_at;
+  bool opens_case;
+  bool has_content; /* content and sha256 are set */
+  size_t content, content_len;
+  /* The record as read, when its content is needed but not yet made
+   * canonical: the JSON work is left to whoever applies the item (the
+   * writer's thread, which has less to do than the screening one). */
+  bool has_raw;
+  size_t raw, raw_len, kind_index;
+  char sha256[65];
+  size_t hits_json, hits_json_len;
+  size_t fair, fair_len; /* protected values as JSON; none without any */
+  struct vg__item_hit *hits;
+  size_t nhits, cap_hits;
+  struct vg__item_value *values;
+  size_t nvalues, cap_values;
+  size_t *related; /* the `related` JSON of correlation evidence */
+  size_t nrelated, cap_related;
+  struct vg__canon_scratch scratch;
+  char err[160]; /* why vg__item_prepare failed */
+};
+
+void vg__item_free(struct vg__item *it);
+/* Fills it from one record's screening; no SQL runs (the rule set's field
+ * flags and the identity filter must be loaded: vg__store_ready). Only
+ * one thread at a time may prepare items for a store. */
+int vg__item_prepare(vg_store *store, vg_eval *ev, const struct vg_result *res,
+                     const char *json, size_t json_len, struct vg__item *it);
+/* Stores what it says inside the open batch (or a batch of its own). */
+int vg__item_apply(vg_store *store, struct vg__item *it,
+                   struct vg_ingest_outcome *out);
+/* Rolls the open batch back (nothing of it is kept). */
+void vg__store_abort_batch(vg_store *store);
+/* Loads what vg__item_prepare reads: rs's field flags, the identities
+ * already stored. */
+int vg__store_ready(vg_store *store, const vg_ruleset *rs);
 
 /* Appends an audit event for case_id inside the caller's transaction and
  * links it into the chain. from/to/note/reason may be NULL. */

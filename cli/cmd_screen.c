@@ -18,7 +18,10 @@
 
 /* Records per store transaction: large enough that commits are rare,
  * small enough that a crash loses little work (it is redone on rerun). */
-#define BATCH_RECORDS 4096
+#define BATCH_RECORDS 16384
+/* Eviction reads the whole correlation state: once per this many records,
+ * and at the end of the run. */
+#define EVICT_EVERY_RECORDS (64L * BATCH_RECORDS)
 
 struct counts {
   long read, screened, flagged, cases, duplicates, rejected;
@@ -29,16 +32,18 @@ struct screen {
   vg_ruleset *rs;
   vg_eval *ev;
   vg_store *store;               /* NULL with --dry-run */
+  vg_store_writer *writer;       /* stores records while screening goes on */
   vg_store *state_store;         /* --dry-run: the database, read only */
   struct vg_corr_state *state;   /* correlation state, when rules need it */
   struct vg_corr_state *overlay; /* --dry-run: reads state, writes memory */
   int64_t newest;                /* latest observed_at seen, for eviction */
-  long batches;                  /* batches committed */
+  long evict_due;                /* records until the next eviction */
   bool dry_run, emit;
   struct vg_jsonw out;
   struct vg_result_style style;
+  /* read and rejected are counted by the screening thread; with a store,
+   * the others by the writer's thread (on_applied) until it finishes. */
   struct counts n;
-  long in_batch;
   /* progress */
   bool progress;
   struct timespec started, last_progress;
@@ -154,34 +159,65 @@ static int evict_state(struct screen *s) {
   return st->evict(st, s->newest - window);
 }
 
-/* Eviction reads the whole state: once per this many batches, and at the
- * end of the run. */
-#define EVICT_EVERY_BATCHES 64
-
-static int commit_batch(struct screen *s) {
-  if (!s->store || s->in_batch == 0)
+/* Called on the writer's thread for each record stored: the counts that
+ * depend on the store, and the result line with --emit, which waits for
+ * the record's case. The tag is the line before and after its case id,
+ * apart at a NUL (JSON text holds none). */
+static int on_applied(void *arg, const struct vg_store_applied *a) {
+  struct screen *s = arg;
+  if (a->outcome.status == VG_INGEST_DUPLICATE) {
+    s->n.duplicates++;
+  } else {
+    s->n.screened++;
+    s->n.flagged += a->nhits > 0;
+    s->n.cases += a->outcome.case_opened;
+  }
+  if (!a->tag)
     return VG_OK;
-  s->in_batch = 0;
-  int rc = VG_OK;
-  if (++s->batches % EVICT_EVERY_BATCHES == 0)
-    rc = evict_state(s);
-  if (rc == VG_OK)
-    rc = vg_store_batch_commit(s->store);
-  if (rc == VG_OK)
-    rc = vg_store_batch_begin(s->store);
-  return rc;
+  const char *split = memchr(a->tag, '\0', a->tag_len);
+  size_t head = split ? (size_t)(split - a->tag) : a->tag_len;
+  char id[32];
+  int idlen = a->outcome.case_id > 0 ? snprintf(id, sizeof id, "%lld",
+                                                (long long)a->outcome.case_id)
+                                     : snprintf(id, sizeof id, "null");
+  size_t tail = split ? a->tag_len - head - 1 : 0;
+  if (fwrite(a->tag, 1, head, stdout) != head ||
+      fwrite(id, 1, (size_t)idlen, stdout) != (size_t)idlen ||
+      fwrite(a->tag + head + 1, 1, tail, stdout) != tail ||
+      fputc('\n', stdout) == EOF)
+    return VG_EIO;
+  return VG_OK;
 }
 
 static int store_reject(struct screen *s, const char *source, long line,
                         const char *where, const char *reason, const char *raw,
                         size_t raw_len, bool warning) {
-  if (!s->store)
+  if (!s->writer)
     return VG_OK;
-  int rc = vg_store_add_reject(
-      s->store, source, line, where, reason, raw,
+  return vg_store_writer_reject(
+      s->writer, source, line, where, reason, raw,
       raw_len > VG_RAW_EXCERPT ? VG_RAW_EXCERPT : raw_len, warning);
-  if (rc == VG_OK && ++s->in_batch >= BATCH_RECORDS)
-    rc = commit_batch(s);
+}
+
+/* Hands the record to the store's writer; with --emit, its result line
+ * goes along, to be completed with its case. */
+static int store_record(struct screen *s, const struct vg_source_item *item,
+                        const struct vg_result *res) {
+  if (s->emit) {
+    vg_jsonw_reset(&s->out);
+    vg_result_json_head(&s->out, res, &s->style);
+    vg_jsonw_raw(&s->out, "", 1);
+    vg_result_json_tail(&s->out, res);
+    if (s->out.failed)
+      return VG_ENOMEM;
+  }
+  int rc = vg_store_writer_record(s->writer, s->ev, res, item->json,
+                                  item->json_len, s->emit ? s->out.data : NULL,
+                                  s->emit ? s->out.len : 0);
+  if (rc == VG_OK && s->state && --s->evict_due <= 0) {
+    rc = evict_state(s);
+    s->evict_due = EVICT_EVERY_RECORDS;
+  }
   return rc;
 }
 
@@ -199,35 +235,18 @@ static int screen_record(struct screen *s, const char *file,
     return store_reject(s, file, item->line, item->where, rej.reason,
                         item->json, item->json_len, false);
   }
-  int64_t case_id = 0;
   if (res.observed_at > s->newest)
     s->newest = res.observed_at;
-  if (s->store) {
-    struct vg_ingest_outcome outcome;
-    rc = vg_store_ingest(s->store, s->rs, s->ev, &res, item->json,
-                         item->json_len, &outcome);
-    if (rc != VG_OK)
-      return rc;
-    if (outcome.status == VG_INGEST_DUPLICATE) {
-      s->n.duplicates++;
-    } else {
-      s->n.screened++;
-      s->n.flagged += res.nhits > 0;
-      s->n.cases += outcome.case_opened;
-    }
-    case_id = outcome.case_id;
-    if (++s->in_batch >= BATCH_RECORDS && (rc = commit_batch(s)) != VG_OK)
-      return rc;
-  } else {
-    s->n.screened++;
-    s->n.flagged += res.nhits > 0;
-    /* Without a store there is no grouping by subject: every record that
-     * reaches its threshold counts as a case it would open or join. */
-    s->n.cases += res.opens_case;
-  }
+  if (s->writer)
+    return store_record(s, item, &res);
+  s->n.screened++;
+  s->n.flagged += res.nhits > 0;
+  /* Without a store there is no grouping by subject: every record that
+   * reaches its threshold counts as a case it would open or join. */
+  s->n.cases += res.opens_case;
   if (s->dry_run || s->emit) {
     vg_jsonw_reset(&s->out);
-    vg_result_json(&s->out, &res, case_id, &s->style);
+    vg_result_json(&s->out, &res, 0, &s->style);
     vg_jsonw_raw(&s->out, "\n", 1);
     if (s->out.failed)
       return VG_ENOMEM;
@@ -422,13 +441,19 @@ int vg_cmd_screen(struct vg_cli *cli, size_t nwords, const char **words) {
       vg_cli_error("cannot open the database '%s': %s", cli->db_path, err);
       goto done;
     }
-    if (vg_store_batch_begin(s.store) != VG_OK) {
-      vg_cli_error("cannot write to the database '%s'", cli->db_path);
-      goto done;
-    }
   }
   if (vg_ruleset_max_window(s.rs) > 0 && open_state(&s) != VG_OK)
     goto done;
+  s.evict_due = EVICT_EVERY_RECORDS;
+  if (s.store) {
+    struct vg_store_writer_hooks hooks = {
+        .applied = on_applied, .arg = &s, .batch_records = BATCH_RECORDS};
+    if (vg_store_writer_start(s.store, s.rs, &hooks, &s.writer) != VG_OK) {
+      vg_cli_error("cannot write to the database '%s': %s", cli->db_path,
+                   vg_store_errmsg(s.store));
+      goto done;
+    }
+  }
   /* Result lines go out in large writes; libc owns the buffer. */
   setvbuf(stdout, NULL, _IOFBF, 1 << 20);
   s.progress = cli->stderr_tty;
@@ -444,13 +469,17 @@ int vg_cmd_screen(struct vg_cli *cli, size_t nwords, const char **words) {
     if (frc != VG_OK)
       rc = frc;
   }
-  if (s.store) {
-    int crc = evict_state(&s);
+  if (s.writer) {
+    int crc = rc == VG_OK ? evict_state(&s) : VG_OK;
+    int frc = vg_store_writer_finish(s.writer);
+    s.writer = NULL;
     if (crc == VG_OK)
-      crc = vg_store_batch_commit(s.store);
-    if (crc != VG_OK && rc == VG_OK) {
-      vg_cli_error("cannot commit to the database '%s'", cli->db_path);
-      rc = crc;
+      crc = frc;
+    if (crc != VG_OK) {
+      vg_cli_error("cannot store into the database '%s': %s", cli->db_path,
+                   vg_store_errmsg(s.store));
+      if (rc == VG_OK)
+        rc = crc;
     }
   }
   show_progress(&s, true);
@@ -463,6 +492,7 @@ int vg_cmd_screen(struct vg_cli *cli, size_t nwords, const char **words) {
            : s.n.rejected ? VG_EXIT_REJECTS
                           : VG_EXIT_OK;
 done:
+  vg_store_writer_finish(s.writer);
   vg_corr_state_free(s.overlay);
   vg_corr_state_free(s.state);
   vg_store_close(s.state_store);

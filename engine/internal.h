@@ -39,6 +39,7 @@ enum {
 
 struct vg__field {
   char *path;
+  size_t path_len; /* looked up by path per record (vg_eval_field_text) */
   enum vg_field_type type;
   bool required, protected_, pii, drop;
   int json_index;     /* slot in the record scanner's tokens; -1 derived */

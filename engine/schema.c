@@ -32,7 +32,7 @@ static bool parse_type(const char *s, enum vg_field_type *out) {
 
 int vg__kind_field(const struct vg__kind *k, const char *path, size_t len) {
   for (size_t i = 0; i < k->nfields; i++)
-    if (strlen(k->fields[i].path) == len &&
+    if (k->fields[i].path_len == len &&
         memcmp(k->fields[i].path, path, len) == 0)
       return (int)i;
   return -1;
@@ -109,6 +109,7 @@ static int add_field(struct vg_ruleset *rs, struct vg__kind *k, size_t *cap,
   f->path = vg_arena_strdup(&rs->arena, path);
   if (!f->path)
     return VG_ENOMEM;
+  f->path_len = strlen(path);
   f->type = type;
   f->json_index = -1;
   f->arg_a = f->arg_b = -1;

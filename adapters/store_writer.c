@@ -1,0 +1,327 @@
+/* store_writer.c - screening into the store on two cores: the screening
+ * thread prepares each record (canonical JSON, digests, copies; no SQL) and
+ * a writer thread applies them to the database in the order given, in
+ * batches. The database work of a record costs about as much as its
+ * screening, so doing both at once nearly halves a run.
+ *
+ * Records travel in chunks of entries, so the threads meet once per chunk
+ * rather than once per record; a fixed ring of chunks bounds the memory
+ * and stops the screening thread when the writer falls behind.
+ *
+ * Both threads may use the database connection: the writer for the
+ * records, the screening thread for the correlation state the engine reads
+ * and writes while it evaluates (store_corr.c). SQLite's serialized mode
+ * makes each call safe; the writer also holds the connection's mutex for
+ * the whole of an entry, and the correlation state for the whole of an
+ * operation, so neither sees the other's statements half done or reads
+ * the other's error message. Correlation writes join the writer's open
+ * batch, which is committed after, never before, the records that made
+ * them: a crash loses a record's state only with the record. */
+#include "store_impl.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHUNK_ENTRIES 128
+#define NCHUNKS 8
+
+enum entry_type { ENTRY_RECORD, ENTRY_REJECT };
+
+struct entry {
+  enum entry_type type;
+  struct vg__item item;  /* ENTRY_RECORD */
+  struct vg__sbuf bytes; /* the caller's tag; ENTRY_REJECT: its fields */
+  size_t tag_len;
+  /* ENTRY_REJECT: offsets of source, where, reason and raw in bytes. */
+  size_t source, where, reason, raw, raw_len;
+  long line;
+  bool warning;
+};
+
+struct chunk {
+  struct entry *entries; /* CHUNK_ENTRIES */
+  size_t n;
+};
+
+struct vg_store_writer {
+  vg_store *store;
+  struct vg_store_writer_hooks hooks;
+  bool threaded; /* false: entries are applied as they are given */
+  pthread_t thread;
+  pthread_mutex_t lock;
+  pthread_cond_t filled, emptied;
+  struct chunk chunks[NCHUNKS];
+  size_t head, count; /* the producer fills chunks[head]; count are full */
+  bool finishing;
+  long in_batch;    /* writer thread: entries applied since the last commit */
+  atomic_int error; /* the writer's first failure, 0 while none */
+  char errmsg[512]; /* written once, before error is set */
+  int prep_error;   /* the screening thread's failure, 0 while none */
+  char prep_errmsg[512];
+};
+
+/* ------------------------------------------------------- writer side */
+
+static void fail(vg_store_writer *w, int rc) {
+  if (atomic_load(&w->error) != 0)
+    return;
+  snprintf(w->errmsg, sizeof w->errmsg, "%s", vg_store_errmsg(w->store));
+  atomic_store(&w->error, rc);
+}
+
+static int commit(vg_store_writer *w) {
+  int rc = vg_store_batch_commit(w->store);
+  /* The next batch opens at once, so that correlation writes of the
+   * screening thread never run outside one. */
+  if (rc == 0)
+    rc = vg_store_batch_begin(w->store);
+  w->in_batch = 0;
+  return rc;
+}
+
+static int apply_entry(vg_store_writer *w, struct entry *e) {
+  int rc;
+  if (e->type == ENTRY_REJECT) {
+    const char *b = e->bytes.p;
+    rc = vg_store_add_reject(w->store, b + e->source, e->line, b + e->where,
+                             b + e->reason, b + e->raw, e->raw_len, e->warning);
+  } else {
+    struct vg_store_applied a = {.nhits = e->item.nhits,
+                                 .tag = e->tag_len ? e->bytes.p : NULL,
+                                 .tag_len = e->tag_len};
+    rc = vg__item_apply(w->store, &e->item, &a.outcome);
+    if (rc == 0 && w->hooks.applied)
+      rc = w->hooks.applied(w->hooks.arg, &a);
+  }
+  if (rc == 0 && ++w->in_batch >= w->hooks.batch_records)
+    rc = commit(w);
+  return rc;
+}
+
+static void apply_chunk(vg_store_writer *w, struct chunk *c) {
+  sqlite3_mutex *m = sqlite3_db_mutex(w->store->db);
+  for (size_t i = 0; i < c->n; i++) {
+    if (atomic_load(&w->error) != 0)
+      return; /* the rest is dropped: the run has failed */
+    sqlite3_mutex_enter(m);
+    int rc = apply_entry(w, &c->entries[i]);
+    if (rc != 0)
+      fail(w, rc);
+    sqlite3_mutex_leave(m);
+  }
+}
+
+static void *writer_main(void *arg) {
+  vg_store_writer *w = arg;
+  pthread_mutex_lock(&w->lock);
+  for (;;) {
+    while (w->count == 0 && !w->finishing)
+      pthread_cond_wait(&w->filled, &w->lock);
+    if (w->count == 0)
+      break; /* finishing, and nothing left */
+    struct chunk *c = &w->chunks[(w->head + NCHUNKS - w->count) % NCHUNKS];
+    pthread_mutex_unlock(&w->lock);
+    apply_chunk(w, c);
+    pthread_mutex_lock(&w->lock);
+    c->n = 0;
+    w->count--;
+    pthread_cond_signal(&w->emptied);
+  }
+  pthread_mutex_unlock(&w->lock);
+  return NULL;
+}
+
+/* ----------------------------------------------------- producer side */
+
+/* Hands the chunk being filled to the writer and waits for a free one. */
+static void hand_over(vg_store_writer *w) {
+  struct chunk *c = &w->chunks[w->head];
+  if (c->n == 0)
+    return;
+  if (!w->threaded) {
+    apply_chunk(w, c);
+    c->n = 0;
+    return;
+  }
+  pthread_mutex_lock(&w->lock);
+  w->count++;
+  w->head = (w->head + 1) % NCHUNKS;
+  pthread_cond_signal(&w->filled);
+  while (w->count == NCHUNKS)
+    pthread_cond_wait(&w->emptied, &w->lock);
+  pthread_mutex_unlock(&w->lock);
+}
+
+/* The next free entry of the chunk being filled. */
+static struct entry *next_entry(vg_store_writer *w) {
+  struct chunk *c = &w->chunks[w->head];
+  if (c->n == CHUNK_ENTRIES) {
+    hand_over(w);
+    c = &w->chunks[w->head];
+  }
+  return &c->entries[c->n];
+}
+
+/* Records why the screening thread cannot go on; returns rc. */
+static int prep_failed(vg_store_writer *w, int rc, const char *why) {
+  w->prep_error = rc;
+  snprintf(w->prep_errmsg, sizeof w->prep_errmsg, "%s", why);
+  return rc;
+}
+
+/* Appends s[0..n) and a NUL to b; returns its offset. */
+static size_t put(struct vg__sbuf *b, const char *s, size_t n, bool *failed) {
+  size_t at = b->len;
+  if (vg__sbuf_put(b, s ? s : "", s ? n : 0) != 0 ||
+      vg__sbuf_put(b, "", 1) != 0)
+    *failed = true;
+  return at;
+}
+
+static int set_tag(struct entry *e, const char *tag, size_t tag_len) {
+  e->bytes.len = 0;
+  e->tag_len = tag_len;
+  bool failed = false;
+  if (tag_len)
+    put(&e->bytes, tag, tag_len, &failed);
+  return failed ? VG_ENOMEM : 0;
+}
+
+int vg_store_writer_record(vg_store_writer *w, vg_eval *ev,
+                           const struct vg_result *res, const char *json,
+                           size_t json_len, const char *tag, size_t tag_len) {
+  int rc = w->prep_error ? w->prep_error : atomic_load(&w->error);
+  if (rc != 0)
+    return rc;
+  struct entry *e = next_entry(w);
+  e->type = ENTRY_RECORD;
+  if ((rc = set_tag(e, tag, tag_len)) != 0)
+    return prep_failed(w, rc, "out of memory");
+  rc = vg__item_prepare(w->store, ev, res, json, json_len, &e->item);
+  if (rc != 0)
+    return prep_failed(w, rc, e->item.err);
+  w->chunks[w->head].n++;
+  return atomic_load(&w->error);
+}
+
+int vg_store_writer_reject(vg_store_writer *w, const char *source, long line,
+                           const char *where, const char *reason,
+                           const char *raw, size_t raw_len, bool is_warning) {
+  int rc = w->prep_error ? w->prep_error : atomic_load(&w->error);
+  if (rc != 0)
+    return rc;
+  struct entry *e = next_entry(w);
+  bool failed = false;
+  e->type = ENTRY_REJECT;
+  e->tag_len = 0;
+  e->bytes.len = 0;
+  e->source = put(&e->bytes, source, source ? strlen(source) : 0, &failed);
+  e->where = put(&e->bytes, where, where ? strlen(where) : 0, &failed);
+  e->reason = put(&e->bytes, reason, reason ? strlen(reason) : 0, &failed);
+  e->raw = put(&e->bytes, raw, raw_len, &failed);
+  e->raw_len = raw ? raw_len : 0;
+  e->line = line;
+  e->warning = is_warning;
+  if (failed)
+    return prep_failed(w, VG_ENOMEM, "out of memory");
+  w->chunks[w->head].n++;
+  return 0;
+}
+
+static void free_chunks(vg_store_writer *w) {
+  for (size_t i = 0; i < NCHUNKS; i++) {
+    struct chunk *c = &w->chunks[i];
+    for (size_t j = 0; c->entries && j < CHUNK_ENTRIES; j++) {
+      vg__item_free(&c->entries[j].item);
+      free(c->entries[j].bytes.p);
+    }
+    free(c->entries);
+  }
+}
+
+int vg_store_writer_start(vg_store *store, const vg_ruleset *rs,
+                          const struct vg_store_writer_hooks *hooks,
+                          vg_store_writer **out) {
+  vg_store_writer *w = calloc(1, sizeof *w);
+  if (!w)
+    return vg__store_error(store, VG_ENOMEM, "out of memory");
+  w->store = store;
+  w->hooks = *hooks;
+  if (w->hooks.batch_records <= 0)
+    w->hooks.batch_records = 4096;
+  for (size_t i = 0; i < NCHUNKS; i++) {
+    w->chunks[i].entries = calloc(CHUNK_ENTRIES, sizeof *w->chunks[i].entries);
+    if (!w->chunks[i].entries) {
+      free_chunks(w);
+      free(w);
+      return vg__store_error(store, VG_ENOMEM, "out of memory");
+    }
+  }
+  /* What preparing reads is loaded here, before there are two threads. */
+  int rc = vg__store_ready(store, rs);
+  /* Checkpoints run in the commits, on the writer's thread, where they
+   * overlap with screening: frequent small ones leave little for the
+   * close, which the run waits for. */
+  if (rc == 0)
+    sqlite3_wal_autocheckpoint(store->db, 1000);
+  if (rc == 0)
+    rc = vg_store_batch_begin(store);
+  if (rc != 0) {
+    free_chunks(w);
+    free(w);
+    return rc;
+  }
+  /* SQLite built without threads: the same order of work on one. */
+  w->threaded = sqlite3_threadsafe() != 0;
+  if (w->threaded) {
+    pthread_mutex_init(&w->lock, NULL);
+    pthread_cond_init(&w->filled, NULL);
+    pthread_cond_init(&w->emptied, NULL);
+    if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+      pthread_mutex_destroy(&w->lock);
+      pthread_cond_destroy(&w->filled);
+      pthread_cond_destroy(&w->emptied);
+      w->threaded = false;
+    }
+  }
+  *out = w;
+  return 0;
+}
+
+int vg_store_writer_finish(vg_store_writer *w) {
+  if (!w)
+    return 0;
+  int rc = atomic_load(&w->error);
+  if (rc == 0 && w->prep_error == 0)
+    hand_over(w);
+  if (w->threaded) {
+    pthread_mutex_lock(&w->lock);
+    w->finishing = true;
+    pthread_cond_signal(&w->filled);
+    pthread_mutex_unlock(&w->lock);
+    pthread_join(w->thread, NULL);
+    pthread_mutex_destroy(&w->lock);
+    pthread_cond_destroy(&w->filled);
+    pthread_cond_destroy(&w->emptied);
+  }
+  rc = atomic_load(&w->error);
+  if (rc == 0 && w->prep_error == 0) {
+    rc = vg_store_batch_commit(w->store);
+    if (rc != 0)
+      fail(w, rc);
+  } else {
+    /* Nothing of the failed batch may be committed by a later close. */
+    vg__store_abort_batch(w->store);
+  }
+  /* The screening thread's failure came first: the writer only stopped. */
+  if (w->prep_error != 0)
+    rc = vg__store_error(w->store, w->prep_error, "%s", w->prep_errmsg);
+  else if (rc != 0)
+    vg__store_error(w->store, rc, "%s", w->errmsg);
+  free_chunks(w);
+  free(w);
+  return rc;
+}
