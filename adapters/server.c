@@ -112,7 +112,6 @@ struct vg_server {
   uid_t uid;
   char user[72]; /* the server's user name: what same-uid peers act as */
   struct vg__reply *outbox, *outbox_tail; /* to the worker, per callback */
-  size_t outbox_count;
   struct vg_jsonw scratch;
   int status;
 };
@@ -132,6 +131,7 @@ static void reply_free(struct vg__reply *r) {
   vg_request_close(&r->req);
   free(r->line);
   free(r->data);
+  vg_jsonw_close(&r->answer);
   free(r);
 }
 
@@ -355,15 +355,11 @@ static void submit(struct vg_server *srv) {
   else
     sh->queue = srv->outbox;
   sh->queue_tail = srv->outbox_tail;
-  sh->queued += srv->outbox_count;
-  /* A wake-up costs both threads a system call: only when it waits for
-   * this. */
-  if (sh->waiting == VG__IDLE ||
-      (sh->waiting == VG__GATHERING && sh->queued >= sh->want))
+  /* A wake-up costs both threads a system call: only when it waits. */
+  if (sh->idle)
     uv_cond_signal(&sh->wake);
   uv_mutex_unlock(&sh->lock);
   srv->outbox = srv->outbox_tail = NULL;
-  srv->outbox_count = 0;
 }
 
 static void do_auth(struct vg__conn *c, const struct vg_request *req) {
@@ -518,7 +514,6 @@ static void handle_line(struct vg__conn *c, const char *line, size_t len) {
   else
     srv->outbox = r;
   srv->outbox_tail = r;
-  srv->outbox_count++;
 }
 
 static bool can_take(const struct vg__conn *c) {

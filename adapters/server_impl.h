@@ -32,6 +32,10 @@ struct vg__reply {
   char *line; /* the request line the request points into; owned */
   size_t line_len;
   char actor[72]; /* who asked, for the audit */
+  /* A screen request's answer while its records are stored: written by
+   * the store writer's thread (server_worker.c). */
+  struct vg_jsonw answer;
+  bool store_failed; /* a record of it was in a batch rolled back */
 };
 
 /* A case the worker saw opened, for the subscribers. */
@@ -50,12 +54,7 @@ struct vg__shared {
   struct vg__reply *queue, *queue_tail; /* loop -> worker */
   struct vg__reply *done, *done_tail;   /* worker -> loop */
   struct vg__event *events, *events_tail;
-  size_t queued; /* requests in the queue */
-  /* What the worker waits for, so the loop wakes it only then: nothing
-   * (busy), any request (idle), or `want` queued requests (gathering a
-   * batch). */
-  enum { VG__BUSY, VG__IDLE, VG__GATHERING } waiting;
-  size_t want;
+  bool idle;          /* the worker waits for a request: wake it */
   bool reload;        /* SIGHUP: reload the rules after the queued requests */
   bool stop;          /* answer the queue, commit and exit */
   uv_async_t *notify; /* wakes the loop for done and events */
@@ -75,18 +74,23 @@ struct vg__worker {
   bool redact;
   uv_thread_t thread;
   bool started;
-  /* The open batch: answers wait here for the commit. */
-  bool in_batch;
-  struct vg__reply *batch, *batch_tail;
-  size_t batch_records;
-  size_t batch_requests, last_requests; /* this batch's, the last one's */
+  /* Stores the records while the next are screened; its hooks run on its
+   * own thread and own the fields below up to `batches`. */
+  vg_store_writer *writer;
+  struct vg__reply *batch, *batch_tail; /* answers waiting for the commit */
+  struct vg__reply *current;            /* the request being stored */
   int64_t *opened;                      /* cases opened in the batch */
   size_t nopened, capopened;
+  uint64_t batches;
+  struct vg_jsonw failure; /* scratch for the answers of a failed batch */
+  /* The group of requests gathered for one commit (the worker's). */
+  size_t batch_records;
+  size_t batch_requests;
   int64_t newest;     /* latest observed_at, for correlation eviction */
   uint64_t evict_due; /* records until the next eviction */
   struct vg_jsonw out;
   /* Totals for the last log line. */
-  uint64_t records, rejected, batches, requests;
+  uint64_t records, rejected, requests;
 };
 
 /* Prepares the worker: an evaluator for rs (taken over) and the

@@ -22,9 +22,6 @@
 #define MAX_BATCH_RECORDS 2048
 /* Correlation state is trimmed every so many records, not every commit. */
 #define EVICT_EVERY 4096
-/* How long the open batch waits for the requests the last commit's
- * clients are likely to send next (see gather()). */
-#define GATHER_WAIT_NS 500000
 
 /* ----------------------------------------------------------------- log */
 
@@ -235,7 +232,8 @@ static void drop_request(struct vg__reply *r) {
 
 /* One case.opened event per case the batch opened, read after the commit
  * so the case is as stored. Cases whose reading fails are logged, not
- * announced: the screening itself succeeded. */
+ * announced: the screening itself succeeded. Runs on the store writer's
+ * thread. */
 static void build_events(struct vg__worker *w, struct vg__event **head,
                          struct vg__event **tail) {
   for (size_t i = 0; i < w->nopened; i++) {
@@ -273,47 +271,23 @@ static void build_events(struct vg__worker *w, struct vg__event **head,
   w->nopened = 0;
 }
 
-/* Commits the open batch and hands its answers back: on failure every
- * answer in it becomes an `internal` error, since nothing in it is
- * stored. */
-static void commit_batch(struct vg__worker *w) {
-  if (!w->in_batch)
-    return;
-  int rc = 0;
-  if (w->state && w->newest && w->evict_due == 0) {
-    int64_t window = vg_ruleset_max_window(w->rs);
-    if (window > 0)
-      rc = w->state->evict(w->state, w->newest - window);
-    w->evict_due = EVICT_EVERY;
-  }
-  if (rc == 0)
-    rc = vg_store_batch_commit(w->store);
-  w->in_batch = false;
-  struct vg__event *events = NULL, *events_tail = NULL;
-  if (rc != 0) {
-    vg__log("commit of %zu records failed: %s", w->batch_records,
-            vg_store_errmsg(w->store));
-    for (struct vg__reply *r = w->batch; r; r = r->qnext)
-      set_error(w, r, "internal",
-                "the records could not be stored; nothing of this request "
-                "was kept");
-    w->nopened = 0;
-  } else {
-    w->batches++;
-    if (w->nopened && atomic_load(&w->shared->subscribers) > 0)
-      build_events(w, &events, &events_tail);
-    w->nopened = 0;
-  }
-  for (struct vg__reply *r = w->batch; r; r = r->qnext)
-    drop_request(r);
-  release_list(w, w->batch, w->batch_tail, events, events_tail);
-  w->batch = w->batch_tail = NULL;
-  w->last_requests = w->batch_requests;
-  w->batch_requests = 0;
-  w->batch_records = 0;
-}
+/* ------------------------------------------------- the store's writer */
 
-/* ----------------------------------------------------------- screening */
+/* A screen request's answer is written by the store writer's thread as it
+ * stores the request's records, from the text the worker rendered; the
+ * worker hands the request over with its first entry and never touches it
+ * again. Each entry's tag starts with this. */
+struct screen_tag {
+  struct vg__reply *reply;
+  size_t index; /* of the record in the request */
+  int status;   /* the mark ending a request: 0, or why it failed */
+};
+
+static struct screen_tag tag_head(const char *tag) {
+  struct screen_tag t;
+  memcpy(&t, tag, sizeof t);
+  return t;
+}
 
 static int note_opened(struct vg__worker *w, int64_t case_id) {
   if (w->nopened == w->capopened) {
@@ -328,9 +302,122 @@ static int note_opened(struct vg__worker *w, int64_t case_id) {
   return 0;
 }
 
-/* Screens one record into the open batch and appends its result (or its
- * rejection) to the answer. Returns 0, or a negative code when the store
- * failed (the answer is then an error). */
+/* The mark after a request's last record: its answer is whole and waits
+ * for the commit (or, failed, goes at once). */
+static void finish_answer(struct vg__worker *w, struct vg__reply *r,
+                          int status) {
+  if (status == 0 && !r->store_failed) {
+    vg_jsonw_lit(&r->answer, "]}\n");
+  } else {
+    vg_jsonw_reset(&r->answer);
+    const char *message =
+        status == VG_ENOMEM
+            ? "out of memory"
+            : "the store failed while screening; the records of this "
+              "request are not acknowledged and may be sent again";
+    vg__answer_error(&r->answer, r->req.id, r->req.id_len, "internal", message);
+  }
+  take_answer(r, &r->answer);
+  vg_jsonw_close(&r->answer);
+  drop_request(r);
+  r->qnext = NULL;
+  if (status != 0 || r->store_failed) {
+    release_one(w, r);
+    return;
+  }
+  if (w->batch_tail)
+    w->batch_tail->qnext = r;
+  else
+    w->batch = r;
+  w->batch_tail = r;
+}
+
+static int on_applied(void *arg, const struct vg_store_applied *a) {
+  struct vg__worker *w = arg;
+  struct screen_tag t = tag_head(a->tag);
+  struct vg__reply *r = t.reply;
+  const char *text = a->tag + sizeof t;
+  size_t len = a->tag_len - sizeof t;
+  if (a->type == VG_APPLIED_MARK) {
+    w->current = NULL;
+    finish_answer(w, r, t.status);
+    return 0;
+  }
+  w->current = r;
+  if (t.index)
+    vg_jsonw_lit(&r->answer, ",");
+  if (a->type == VG_APPLIED_REJECT) {
+    vg_jsonw_raw(&r->answer, text, len);
+    return 0;
+  }
+  /* The result line, its case id between the two parts the worker wrote. */
+  const char *split = memchr(text, '\0', len);
+  size_t head = split ? (size_t)(split - text) : len;
+  vg_jsonw_raw(&r->answer, text, head);
+  vg_jsonw_case_id(&r->answer, a->outcome.case_id);
+  if (split)
+    vg_jsonw_raw(&r->answer, split + 1, len - head - 1);
+  if (a->outcome.status == VG_INGEST_DUPLICATE && !r->answer.failed &&
+      r->answer.len > 0) {
+    /* Say so, inside the result object. */
+    r->answer.len--;
+    vg_jsonw_lit(&r->answer, ",\"duplicate\":true}");
+  }
+  if (a->outcome.case_opened && note_opened(w, a->outcome.case_id) != 0)
+    vg__log("out of memory noting case %lld for subscribers",
+            (long long)a->outcome.case_id);
+  return 0;
+}
+
+/* Everything applied is durable: the answers waiting for it go out, with
+ * the cases it opened for the subscribers. */
+static void on_committed(void *arg) {
+  struct vg__worker *w = arg;
+  struct vg__event *events = NULL, *events_tail = NULL;
+  w->batches++;
+  if (w->nopened && atomic_load(&w->shared->subscribers) > 0)
+    build_events(w, &events, &events_tail);
+  w->nopened = 0;
+  release_list(w, w->batch, w->batch_tail, events, events_tail);
+  w->batch = w->batch_tail = NULL;
+}
+
+/* The open batch was rolled back: none of its answers may say stored. */
+static void on_failed(void *arg, int rc, const char *message, const char *tag,
+                      size_t tag_len) {
+  (void)rc;
+  struct vg__worker *w = arg;
+  vg__log("a batch could not be stored, nothing of it was kept: %s", message);
+  for (struct vg__reply *r = w->batch; r; r = r->qnext) {
+    vg_jsonw_reset(&w->failure);
+    vg__answer_error(&w->failure, r->req.id, r->req.id_len, "internal",
+                     "the records could not be stored; nothing of this "
+                     "request was kept");
+    take_answer(r, &w->failure);
+  }
+  release_list(w, w->batch, w->batch_tail, NULL, NULL);
+  w->batch = w->batch_tail = NULL;
+  w->nopened = 0;
+  /* The request being stored, and the one whose entry failed, are answered
+   * with an error by their marks. */
+  if (w->current)
+    w->current->store_failed = true;
+  if (tag && tag_len >= sizeof(struct screen_tag))
+    tag_head(tag).reply->store_failed = true;
+}
+
+/* ----------------------------------------------------------- screening */
+
+/* The tag of an entry of request r into w->out, followed by its text. */
+static void tag_open(struct vg__worker *w, struct vg__reply *r, size_t index,
+                     int status) {
+  struct screen_tag t = {r, index, status};
+  vg_jsonw_reset(&w->out);
+  vg_jsonw_raw(&w->out, (const char *)&t, sizeof t);
+}
+
+/* Screens one record and queues it (or its rejection) for the store.
+ * Returns 0, or a negative code when it could not be queued. */
 static int screen_one(struct vg__worker *w, struct vg__reply *r,
                       const char *json, size_t len, size_t index) {
   struct vg_result res;
@@ -345,52 +432,45 @@ static int screen_one(struct vg__worker *w, struct vg__reply *r,
     snprintf(source, sizeof source, "socket:%s", r->actor);
     snprintf(where, sizeof where, "record %zu of a request", index + 1);
     w->rejected++;
-    rc = vg_store_add_reject(w->store, source, (long)index + 1, where,
-                             rej.reason, json, len, false);
-    if (rc != 0)
-      return rc;
+    tag_open(w, r, index, 0);
     vg_jsonw_lit(&w->out, "{\"rejected\":");
     put_text(&w->out, rej.reason);
     vg_jsonw_lit(&w->out, "}");
-    return 0;
+    if (w->out.failed)
+      return VG_ENOMEM;
+    return vg_store_writer_reject(w->writer, source, (long)index + 1, where,
+                                  rej.reason, json, len, false, w->out.data,
+                                  w->out.len);
   }
   if (res.observed_at > w->newest)
     w->newest = res.observed_at;
-  struct vg_ingest_outcome outcome;
-  rc = vg_store_ingest(w->store, w->rs, w->ev, &res, json, len, &outcome);
-  if (rc != 0)
-    return rc;
-  if (outcome.case_opened && (rc = note_opened(w, outcome.case_id)) != 0)
-    return rc;
   struct vg_result_style style = {w->rs, w->redact};
-  size_t mark = w->out.len;
-  vg_result_json(&w->out, &res, outcome.case_id, &style);
-  if (outcome.status == VG_INGEST_DUPLICATE && !w->out.failed &&
-      w->out.len > mark) {
-    /* Say so, inside the result object. */
-    w->out.len--;
-    vg_jsonw_lit(&w->out, ",\"duplicate\":true}");
+  tag_open(w, r, index, 0);
+  vg_result_json_head(&w->out, &res, &style);
+  vg_jsonw_raw(&w->out, "", 1);
+  vg_result_json_tail(&w->out, &res);
+  if (w->out.failed)
+    return VG_ENOMEM;
+  rc = vg_store_writer_record(w->writer, w->ev, &res, json, len, w->out.data,
+                              w->out.len);
+  if (rc == 0 && w->state && --w->evict_due == 0) {
+    int64_t window = vg_ruleset_max_window(w->rs);
+    if (window > 0 && w->newest &&
+        w->state->evict(w->state, w->newest - window) != 0)
+      vg__log("correlation eviction failed: %s", vg_store_errmsg(w->store));
+    w->evict_due = EVICT_EVERY;
   }
-  if (w->evict_due)
-    w->evict_due--;
-  return 0;
+  return rc;
 }
 
 static void screen_request(struct vg__worker *w, struct vg__reply *r) {
-  if (!w->in_batch) {
-    if (vg_store_batch_begin(w->store) != 0) {
-      vg__log("cannot start a transaction: %s", vg_store_errmsg(w->store));
-      set_error(w, r, "internal", "the store failed; see the server log");
-      drop_request(r);
-      release_one(w, r);
-      return;
-    }
-    w->in_batch = true;
-  }
   struct vg_request *q = &r->req;
-  vg_jsonw_reset(&w->out);
-  answer_open(&w->out, q->id, q->id_len);
-  vg_jsonw_lit(&w->out, "\"ok\":true,\"results\":[");
+  size_t nrecords = q->nrecords ? q->nrecords : 1;
+  /* Written here before the first entry goes; by the writer's thread
+   * after. */
+  vg_jsonw_init(&r->answer);
+  answer_open(&r->answer, q->id, q->id_len);
+  vg_jsonw_lit(&r->answer, "\"ok\":true,\"results\":[");
   int rc = 0;
   if (!q->batch) {
     rc = screen_one(w, r, r->line + q->records.start, q->records.len, 0);
@@ -399,37 +479,39 @@ static void screen_request(struct vg__worker *w, struct vg__reply *r) {
     struct vg_json_token elem;
     size_t i = 0;
     vg_json_iter_init(&it, r->line, &q->records);
-    while (rc == 0 && vg_json_iter_next(&it, &elem)) {
-      if (i)
-        vg_jsonw_lit(&w->out, ",");
+    while (rc == 0 && vg_json_iter_next(&it, &elem))
       rc = screen_one(w, r, r->line + elem.start, elem.len, i++);
-    }
   }
-  vg_jsonw_lit(&w->out, "]}\n");
-  if (rc == VG_ENOMEM) {
-    set_error(w, r, "internal", "out of memory");
-  } else if (rc != 0) {
-    /* Records before the failure stay in the batch (each is stored whole
-     * or not at all); the client is told none of them is acknowledged and
-     * may send them again: a resent record is a duplicate. */
+  if (rc != 0 && rc != VG_ENOMEM)
     vg__log("screening failed: %s", vg_store_errmsg(w->store));
-    set_error(w, r, "internal",
-              "the store failed while screening; the records of this "
-              "request are not acknowledged and may be sent again");
-  } else {
-    take_answer(r, &w->out);
+  /* Once the mark is queued, the request is the writer's thread's. The
+   * mark answers the request once its records are stored; a record
+   * that could not be queued fails the whole request (the records before
+   * it may be stored: a resent record is a duplicate). */
+  tag_open(w, r, 0, rc);
+  if (w->out.failed ||
+      vg_store_writer_mark(w->writer, w->out.data, w->out.len) != 0) {
+    /* Not even the mark could be queued: wait for the writer to be done
+     * with the request, then answer it here. */
+    vg_store_writer_sync(w->writer);
+    finish_answer(w, r, VG_ENOMEM);
   }
+  /* The writer stores the request while the next one is screened. */
+  vg_store_writer_flush(w->writer, false);
+  /* r belongs to the writer's thread now. */
   w->requests++;
   w->batch_requests++;
-  w->batch_records += q->nrecords ? q->nrecords : 1;
-  r->qnext = NULL;
-  if (w->batch_tail)
-    w->batch_tail->qnext = r;
-  else
-    w->batch = r;
-  w->batch_tail = r;
-  if (w->batch_records >= MAX_BATCH_RECORDS)
-    commit_batch(w);
+  w->batch_records += nrecords;
+}
+
+/* Ends the group of requests screened since the last: the writer commits
+ * once it has stored them, and their answers go out. */
+static void commit_group(struct vg__worker *w) {
+  if (!w->batch_requests)
+    return;
+  vg_store_writer_flush(w->writer, true);
+  w->batch_requests = 0;
+  w->batch_records = 0;
 }
 
 /* -------------------------------------------------------- review queue */
@@ -543,29 +625,19 @@ out:
 
 /* -------------------------------------------------------------- thread */
 
-/* Takes every queued request (NULL when none), with the flags. With
- * want 0, returns at once; with want SIZE_MAX, waits for a request (or a
- * flag); otherwise waits until `want` requests are queued or wait_ns has
- * passed. */
-static struct vg__reply *take(struct vg__shared *sh, size_t want,
-                              uint64_t wait_ns, bool *reload, bool *stop) {
+/* Takes every queued request (NULL when none), with the flags; with
+ * wait, waits for a request (or a flag) first. */
+static struct vg__reply *take(struct vg__shared *sh, bool wait, bool *reload,
+                              bool *stop) {
   uv_mutex_lock(&sh->lock);
-  if (want == SIZE_MAX) {
-    sh->waiting = VG__IDLE;
+  if (wait) {
+    sh->idle = true;
     while (!sh->queue && !sh->reload && !sh->stop)
       uv_cond_wait(&sh->wake, &sh->lock);
-  } else if (want > 0 && sh->queued < want && !sh->reload && !sh->stop) {
-    sh->waiting = VG__GATHERING;
-    sh->want = want;
-    uint64_t end = uv_hrtime() + wait_ns, now;
-    while (sh->queued < want && !sh->reload && !sh->stop &&
-           (now = uv_hrtime()) < end)
-      uv_cond_timedwait(&sh->wake, &sh->lock, end - now);
   }
-  sh->waiting = VG__BUSY;
+  sh->idle = false;
   struct vg__reply *list = sh->queue;
   sh->queue = sh->queue_tail = NULL;
-  sh->queued = 0;
   *reload |= sh->reload;
   *stop |= sh->stop;
   sh->reload = false;
@@ -573,48 +645,41 @@ static struct vg__reply *take(struct vg__shared *sh, size_t want,
   return list;
 }
 
-/* More requests for the open batch. Each commit costs page writes, so
- * the batch is worth holding open a moment when the last commit answered
- * several clients: each is likely to send again at once, and one commit
- * for all of them beats one each. So the batch waits until as many
- * requests as the last commit answered are in, or GATHER_WAIT_NS; a lone
- * client (the last commit answered one request) never waits, and clients
- * that went away cost one wait, after which the count has adapted. */
-static struct vg__reply *gather(struct vg__worker *w, bool *reload,
-                                bool *stop) {
-  size_t want = 0;
-  if (w->batch_requests < w->last_requests)
-    want = w->last_requests - w->batch_requests;
-  return take(w->shared, want, GATHER_WAIT_NS, reload, stop);
-}
-
 static void worker_main(void *arg) {
   struct vg__worker *w = arg;
   struct vg__shared *sh = w->shared;
   bool do_reload = false, stop = false;
   for (;;) {
-    struct vg__reply *list = take(sh, SIZE_MAX, 0, &do_reload, &stop);
+    struct vg__reply *list = take(sh, true, &do_reload, &stop);
     while (list) {
       struct vg__reply *r = list;
       list = r->qnext;
       r->qnext = NULL;
       if (r->req.op == VG_OP_SCREEN) {
         screen_request(w, r);
+        if (w->batch_records >= MAX_BATCH_RECORDS)
+          commit_group(w);
       } else {
-        /* The review queue must see every record screened before. */
-        commit_batch(w);
+        /* The review queue must see every record screened before: the
+         * writer commits them and stands idle while the store is used
+         * here. */
+        commit_group(w);
+        vg_store_writer_sync(w->writer);
         review_request(w, r);
       }
-      /* Requests that came in meanwhile join the open batch: the commit
-       * waits until no request is waiting (or the batch is full), which
-       * is what groups many clients' requests into one transaction. */
-      if (!list && w->in_batch && !do_reload &&
-          w->batch_records < MAX_BATCH_RECORDS)
-        list = gather(w, &do_reload, &stop);
+      /* Requests that came in meanwhile join the group. */
+      if (!list && !do_reload)
+        list = take(sh, false, &do_reload, &stop);
     }
-    commit_batch(w);
+    /* None waiting: a commit point. The writer commits there unless more
+     * is already on its way to it, so the requests of many clients share
+     * one commit while it is busy with the last (group commit). */
+    commit_group(w);
     if (do_reload) {
       do_reload = false;
+      /* The store's field flags change with the rules: not under records
+       * on their way. */
+      vg_store_writer_sync(w->writer);
       reload(w);
     }
     if (stop) {
@@ -625,6 +690,8 @@ static void worker_main(void *arg) {
         break;
     }
   }
+  /* The last answers go out with the last commit. */
+  vg_store_writer_sync(w->writer);
 }
 
 int vg__worker_init(struct vg__worker *w, struct vg__shared *shared,
@@ -646,6 +713,16 @@ int vg__worker_init(struct vg__worker *w, struct vg__shared *shared,
   }
   int rc = attach_state(w, w->ev, rs, err, errlen);
   if (rc == 0 && vg_store_sync_fields(store, rs) != 0) {
+    snprintf(err, errlen, "%s", vg_store_errmsg(store));
+    rc = VG_EIO;
+  }
+  struct vg_store_writer_hooks hooks = {.applied = on_applied,
+                                        .committed = on_committed,
+                                        .failed = on_failed,
+                                        .arg = w,
+                                        .batch_records = MAX_BATCH_RECORDS,
+                                        .keep_going = true};
+  if (rc == 0 && vg_store_writer_start(store, rs, &hooks, &w->writer) != 0) {
     snprintf(err, errlen, "%s", vg_store_errmsg(store));
     rc = VG_EIO;
   }
@@ -671,6 +748,11 @@ void vg__worker_stop(struct vg__worker *w) {
 }
 
 void vg__worker_close(struct vg__worker *w) {
+  if (w->writer && vg_store_writer_finish(w->writer) != 0)
+    vg__log("the last records could not be stored: %s",
+            vg_store_errmsg(w->store));
+  w->writer = NULL;
+  vg_jsonw_close(&w->failure);
   vg_corr_state_free(w->state);
   w->state = NULL;
   vg_eval_free(w->ev);

@@ -59,48 +59,82 @@ int vg_store_add_reject(vg_store *store, const char *source, long line,
                         size_t raw_len, bool is_warning);
 
 /* Screening into the store on two threads: the caller screens and hands
- * each result over; a writer thread stores them, in order, in batches of
- * batch_records (one transaction each). While a writer runs, the store is
- * used only through it, except for the correlation state (which may be
- * used from the screening thread) until vg_store_writer_finish. */
+ * each result over; a writer thread stores them in the order given, in
+ * batches (one transaction each). While a writer runs, the store is used
+ * only through it, except for the correlation state (which the screening
+ * thread may use) and after vg_store_writer_sync, until more is handed
+ * over. */
 typedef struct vg_store_writer vg_store_writer;
 
-/* What the writer reports of each record it stored. */
+enum vg_applied_type {
+  VG_APPLIED_RECORD, /* a record, stored (or found a duplicate) */
+  VG_APPLIED_REJECT, /* a reject, stored */
+  VG_APPLIED_MARK    /* a mark the caller placed between entries */
+};
+
+/* What the writer reports of each entry it applied. */
 struct vg_store_applied {
-  struct vg_ingest_outcome outcome;
-  size_t nhits;    /* the record's hits */
-  const char *tag; /* the bytes given with the record (NULL when none) */
+  enum vg_applied_type type;
+  struct vg_ingest_outcome outcome; /* VG_APPLIED_RECORD */
+  size_t nhits;                     /* the record's hits */
+  const char *tag; /* the bytes given with the entry (NULL when none) */
   size_t tag_len;
 };
 
+/* Every hook runs on the writer's thread, in the order of the entries. */
 struct vg_store_writer_hooks {
-  /* Called on the writer thread for each record, in the order given, once
-   * it is stored in the open batch; a non-zero return fails the run. */
+  /* Each entry once applied, inside the open batch; a non-zero return
+   * fails the batch as a store failure would. */
   int (*applied)(void *arg, const struct vg_store_applied *a);
+  /* After each commit: everything applied before is durable. */
+  void (*committed)(void *arg);
+  /* With keep_going, after a failure rolled back the open batch (message
+   * says why): nothing applied since the last commit is stored, and the
+   * next entry opens a new batch. tag is the failed entry's (NULL when a
+   * commit failed). */
+  void (*failed)(void *arg, int rc, const char *message, const char *tag,
+                 size_t tag_len);
   void *arg;
-  long batch_records; /* records (and rejects) per transaction; 0: 4096 */
+  long batch_records; /* entries per transaction at most; 0: 4096 */
+  /* false: the first failure stops the writer and is returned by every
+   * later call (a file run); true: the writer goes on (a server). */
+  bool keep_going;
+  /* Checkpoint the write-ahead log every so many pages (0: the store's
+   * default). They run in the writer's commits. */
+  int checkpoint_pages;
 };
 
-/* Opens the first batch and starts the writer for records screened with
- * rs. Returns 0 and sets *out, or a negative code (vg_store_errmsg). */
+/* Starts the writer for records screened with rs. Returns 0 and sets
+ * *out, or a negative code (vg_store_errmsg). */
 int vg_store_writer_start(vg_store *store, const vg_ruleset *rs,
                           const struct vg_store_writer_hooks *hooks,
                           vg_store_writer **out);
 /* vg_store_ingest through the writer: prepares the record from result and
  * ev (valid only until the next evaluation) and queues it; waits when the
  * writer is far behind. tag (copied) comes back with the outcome. Returns
- * 0, or the writer's or this call's failure; the run should then stop and
- * finish. */
+ * 0 or a failure: without keep_going, one that stops the run (this call's
+ * or the writer's; the run should then finish); with it, this call's only
+ * (the record was not queued; vg_store_errmsg says why). */
 int vg_store_writer_record(vg_store_writer *w, vg_eval *ev,
                            const struct vg_result *result, const char *json,
                            size_t json_len, const char *tag, size_t tag_len);
 /* vg_store_add_reject through the writer. */
 int vg_store_writer_reject(vg_store_writer *w, const char *source, long line,
                            const char *where, const char *reason,
-                           const char *raw, size_t raw_len, bool is_warning);
+                           const char *raw, size_t raw_len, bool is_warning,
+                           const char *tag, size_t tag_len);
+/* Queues a mark: the applied hook sees it after the entries before it. */
+int vg_store_writer_mark(vg_store_writer *w, const char *tag, size_t tag_len);
+/* Hands what is queued to the writer now rather than when a chunk fills;
+ * with commit_point, the writer commits once it has applied it. */
+void vg_store_writer_flush(vg_store_writer *w, bool commit_point);
+/* Commits everything queued and waits until the writer is idle: the
+ * caller may then use the store directly until it hands over more.
+ * Returns what vg_store_writer_record would. */
+int vg_store_writer_sync(vg_store_writer *w);
 /* Stores everything queued, commits, stops the writer and frees it.
- * Returns 0, or the first failure (then nothing after the last good
- * commit is kept; vg_store_errmsg says why). */
+ * Returns 0, or the failure that stopped the run (then nothing after the
+ * last good commit is kept; vg_store_errmsg says why). */
 int vg_store_writer_finish(vg_store_writer *w);
 
 /* ------------------------------------------------------------------ */

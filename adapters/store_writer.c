@@ -1,8 +1,9 @@
 /* store_writer.c - screening into the store on two cores: the screening
- * thread prepares each record (canonical JSON, digests, copies; no SQL) and
- * a writer thread applies them to the database in the order given, in
- * batches. The database work of a record costs about as much as its
- * screening, so doing both at once nearly halves a run.
+ * thread prepares each record (digests of identity, copies, hits JSON; no
+ * SQL) and a writer thread applies them to the database in the order given
+ * (canonical JSON, lookups, inserts), in batches. The database work of a
+ * record costs about as much as its screening, so doing both at once nearly
+ * halves a run; `vigia screen` and `vigia serve` both store this way.
  *
  * Records travel in chunks of entries, so the threads meet once per chunk
  * rather than once per record; a fixed ring of chunks bounds the memory
@@ -15,8 +16,9 @@
  * the whole of an entry, and the correlation state for the whole of an
  * operation, so neither sees the other's statements half done or reads
  * the other's error message. Correlation writes join the writer's open
- * batch, which is committed after, never before, the records that made
- * them: a crash loses a record's state only with the record. */
+ * batch (or commit alone between batches), never later than the records
+ * that made them: a crash loses a record's state only with the record, and
+ * state kept for a record lost is harmless, as a record is counted once. */
 #include "store_impl.h"
 
 #include <pthread.h>
@@ -26,14 +28,16 @@
 #include <string.h>
 
 #define CHUNK_ENTRIES 128
-#define NCHUNKS 8
+/* A server hands over a chunk per request: the ring lets the screening
+ * thread run that many requests ahead of the writer. */
+#define NCHUNKS 32
 
-enum entry_type { ENTRY_RECORD, ENTRY_REJECT };
+enum entry_type { ENTRY_RECORD, ENTRY_REJECT, ENTRY_MARK, ENTRY_COMMIT };
 
 struct entry {
   enum entry_type type;
   struct vg__item item;  /* ENTRY_RECORD */
-  struct vg__sbuf bytes; /* the caller's tag; ENTRY_REJECT: its fields */
+  struct vg__sbuf bytes; /* the caller's tag, then ENTRY_REJECT's fields */
   size_t tag_len;
   /* ENTRY_REJECT: offsets of source, where, reason and raw in bytes. */
   size_t source, where, reason, raw, raw_len;
@@ -49,15 +53,16 @@ struct chunk {
 struct vg_store_writer {
   vg_store *store;
   struct vg_store_writer_hooks hooks;
-  bool threaded; /* false: entries are applied as they are given */
+  bool threaded; /* false: entries are applied as they are handed over */
   pthread_t thread;
   pthread_mutex_t lock;
   pthread_cond_t filled, emptied;
   struct chunk chunks[NCHUNKS];
   size_t head, count; /* the producer fills chunks[head]; count are full */
   bool finishing;
-  long in_batch;    /* writer thread: entries applied since the last commit */
-  atomic_int error; /* the writer's first failure, 0 while none */
+  long in_batch; /* writer thread: entries applied since the last commit */
+  const struct chunk *applying; /* writer thread: the chunk being applied */
+  atomic_int error; /* the writer's failure that stops it, 0 while none */
   char errmsg[512]; /* written once, before error is set */
   int prep_error;   /* the screening thread's failure, 0 while none */
   char prep_errmsg[512];
@@ -65,37 +70,83 @@ struct vg_store_writer {
 
 /* ------------------------------------------------------- writer side */
 
-static void fail(vg_store_writer *w, int rc) {
+static int commit(vg_store_writer *w) {
+  w->in_batch = 0;
+  if (!w->store->in_batch)
+    return 0;
+  int rc = vg_store_batch_commit(w->store);
+  if (rc == 0 && w->hooks.committed)
+    w->hooks.committed(w->hooks.arg);
+  return rc;
+}
+
+/* A failure: with keep_going, the batch is rolled back, the caller hears
+ * of it and the next entry starts a new batch; otherwise the writer stops
+ * (the rest is dropped) and the failure is the run's. */
+static void fail(vg_store_writer *w, int rc, const struct entry *e) {
+  if (w->hooks.keep_going) {
+    vg__store_abort_batch(w->store);
+    w->in_batch = 0;
+    if (w->hooks.failed)
+      w->hooks.failed(w->hooks.arg, rc, vg_store_errmsg(w->store),
+                      e && e->tag_len ? e->bytes.p : NULL, e ? e->tag_len : 0);
+    return;
+  }
   if (atomic_load(&w->error) != 0)
     return;
   snprintf(w->errmsg, sizeof w->errmsg, "%s", vg_store_errmsg(w->store));
   atomic_store(&w->error, rc);
 }
 
-static int commit(vg_store_writer *w) {
-  int rc = vg_store_batch_commit(w->store);
-  /* The next batch opens at once, so that correlation writes of the
-   * screening thread never run outside one. */
-  if (rc == 0)
-    rc = vg_store_batch_begin(w->store);
-  w->in_batch = 0;
-  return rc;
+/* Whether entries after e are already handed over. */
+static bool more_waiting(vg_store_writer *w, const struct entry *e) {
+  const struct chunk *c = w->applying;
+  if (c && e != &c->entries[c->n - 1])
+    return true;
+  if (!w->threaded)
+    return false;
+  pthread_mutex_lock(&w->lock);
+  bool more = w->count > 1;
+  pthread_mutex_unlock(&w->lock);
+  return more;
 }
 
 static int apply_entry(vg_store_writer *w, struct entry *e) {
-  int rc;
-  if (e->type == ENTRY_REJECT) {
+  struct vg_store_applied a = {.tag = e->tag_len ? e->bytes.p : NULL,
+                               .tag_len = e->tag_len};
+  int rc = 0;
+  switch (e->type) {
+  case ENTRY_COMMIT:
+    /* Group commit: entries already waiting join this batch, and the
+     * commit point after them commits it. */
+    if (more_waiting(w, e))
+      return 0;
+    return commit(w);
+  case ENTRY_MARK:
+    a.type = VG_APPLIED_MARK;
+    return w->hooks.applied ? w->hooks.applied(w->hooks.arg, &a) : 0;
+  case ENTRY_REJECT: {
     const char *b = e->bytes.p;
-    rc = vg_store_add_reject(w->store, b + e->source, e->line, b + e->where,
-                             b + e->reason, b + e->raw, e->raw_len, e->warning);
-  } else {
-    struct vg_store_applied a = {.nhits = e->item.nhits,
-                                 .tag = e->tag_len ? e->bytes.p : NULL,
-                                 .tag_len = e->tag_len};
-    rc = vg__item_apply(w->store, &e->item, &a.outcome);
-    if (rc == 0 && w->hooks.applied)
-      rc = w->hooks.applied(w->hooks.arg, &a);
+    a.type = VG_APPLIED_REJECT;
+    if (!w->store->in_batch)
+      rc = vg_store_batch_begin(w->store);
+    if (rc == 0)
+      rc = vg_store_add_reject(w->store, b + e->source, e->line, b + e->where,
+                               b + e->reason, b + e->raw, e->raw_len,
+                               e->warning);
+    break;
   }
+  case ENTRY_RECORD:
+    a.type = VG_APPLIED_RECORD;
+    a.nhits = e->item.nhits;
+    if (!w->store->in_batch)
+      rc = vg_store_batch_begin(w->store);
+    if (rc == 0)
+      rc = vg__item_apply(w->store, &e->item, &a.outcome);
+    break;
+  }
+  if (rc == 0 && w->hooks.applied)
+    rc = w->hooks.applied(w->hooks.arg, &a);
   if (rc == 0 && ++w->in_batch >= w->hooks.batch_records)
     rc = commit(w);
   return rc;
@@ -103,13 +154,15 @@ static int apply_entry(vg_store_writer *w, struct entry *e) {
 
 static void apply_chunk(vg_store_writer *w, struct chunk *c) {
   sqlite3_mutex *m = sqlite3_db_mutex(w->store->db);
+  w->applying = c;
   for (size_t i = 0; i < c->n; i++) {
     if (atomic_load(&w->error) != 0)
       return; /* the rest is dropped: the run has failed */
     sqlite3_mutex_enter(m);
-    int rc = apply_entry(w, &c->entries[i]);
+    struct entry *e = &c->entries[i];
+    int rc = apply_entry(w, e);
     if (rc != 0)
-      fail(w, rc);
+      fail(w, rc, e->type == ENTRY_COMMIT ? NULL : e);
     sqlite3_mutex_leave(m);
   }
 }
@@ -128,7 +181,7 @@ static void *writer_main(void *arg) {
     pthread_mutex_lock(&w->lock);
     c->n = 0;
     w->count--;
-    pthread_cond_signal(&w->emptied);
+    pthread_cond_broadcast(&w->emptied);
   }
   pthread_mutex_unlock(&w->lock);
   return NULL;
@@ -136,7 +189,7 @@ static void *writer_main(void *arg) {
 
 /* ----------------------------------------------------- producer side */
 
-/* Hands the chunk being filled to the writer and waits for a free one. */
+/* Hands the chunk being filled to the writer (waiting for a free one). */
 static void hand_over(vg_store_writer *w) {
   struct chunk *c = &w->chunks[w->head];
   if (c->n == 0)
@@ -165,11 +218,24 @@ static struct entry *next_entry(vg_store_writer *w) {
   return &c->entries[c->n];
 }
 
-/* Records why the screening thread cannot go on; returns rc. */
+/* Records why an entry could not be queued; returns rc. Without
+ * keep_going the run cannot go on; with it, only that entry is lost (the
+ * message is the store's). */
 static int prep_failed(vg_store_writer *w, int rc, const char *why) {
+  if (w->hooks.keep_going) {
+    sqlite3_mutex *m = sqlite3_db_mutex(w->store->db);
+    sqlite3_mutex_enter(m); /* the writer may be setting a message too */
+    vg__store_error(w->store, rc, "%s", why);
+    sqlite3_mutex_leave(m);
+    return rc;
+  }
   w->prep_error = rc;
   snprintf(w->prep_errmsg, sizeof w->prep_errmsg, "%s", why);
   return rc;
+}
+
+static int producer_error(const vg_store_writer *w) {
+  return w->prep_error ? w->prep_error : atomic_load(&w->error);
 }
 
 /* Appends s[0..n) and a NUL to b; returns its offset. */
@@ -181,43 +247,50 @@ static size_t put(struct vg__sbuf *b, const char *s, size_t n, bool *failed) {
   return at;
 }
 
-static int set_tag(struct entry *e, const char *tag, size_t tag_len) {
+/* Starts an entry of type with its tag; NULL when out of memory. */
+static struct entry *begin_entry(vg_store_writer *w, enum entry_type type,
+                                 const char *tag, size_t tag_len) {
+  struct entry *e = next_entry(w);
+  bool failed = false;
+  e->type = type;
   e->bytes.len = 0;
   e->tag_len = tag_len;
-  bool failed = false;
   if (tag_len)
     put(&e->bytes, tag, tag_len, &failed);
-  return failed ? VG_ENOMEM : 0;
+  if (failed) {
+    prep_failed(w, VG_ENOMEM, "out of memory");
+    return NULL;
+  }
+  return e;
 }
 
 int vg_store_writer_record(vg_store_writer *w, vg_eval *ev,
                            const struct vg_result *res, const char *json,
                            size_t json_len, const char *tag, size_t tag_len) {
-  int rc = w->prep_error ? w->prep_error : atomic_load(&w->error);
+  int rc = producer_error(w);
   if (rc != 0)
     return rc;
-  struct entry *e = next_entry(w);
-  e->type = ENTRY_RECORD;
-  if ((rc = set_tag(e, tag, tag_len)) != 0)
-    return prep_failed(w, rc, "out of memory");
+  struct entry *e = begin_entry(w, ENTRY_RECORD, tag, tag_len);
+  if (!e)
+    return VG_ENOMEM;
   rc = vg__item_prepare(w->store, ev, res, json, json_len, &e->item);
   if (rc != 0)
     return prep_failed(w, rc, e->item.err);
   w->chunks[w->head].n++;
-  return atomic_load(&w->error);
+  return producer_error(w);
 }
 
 int vg_store_writer_reject(vg_store_writer *w, const char *source, long line,
                            const char *where, const char *reason,
-                           const char *raw, size_t raw_len, bool is_warning) {
-  int rc = w->prep_error ? w->prep_error : atomic_load(&w->error);
+                           const char *raw, size_t raw_len, bool is_warning,
+                           const char *tag, size_t tag_len) {
+  int rc = producer_error(w);
   if (rc != 0)
     return rc;
-  struct entry *e = next_entry(w);
+  struct entry *e = begin_entry(w, ENTRY_REJECT, tag, tag_len);
+  if (!e)
+    return VG_ENOMEM;
   bool failed = false;
-  e->type = ENTRY_REJECT;
-  e->tag_len = 0;
-  e->bytes.len = 0;
   e->source = put(&e->bytes, source, source ? strlen(source) : 0, &failed);
   e->where = put(&e->bytes, where, where ? strlen(where) : 0, &failed);
   e->reason = put(&e->bytes, reason, reason ? strlen(reason) : 0, &failed);
@@ -229,6 +302,34 @@ int vg_store_writer_reject(vg_store_writer *w, const char *source, long line,
     return prep_failed(w, VG_ENOMEM, "out of memory");
   w->chunks[w->head].n++;
   return 0;
+}
+
+int vg_store_writer_mark(vg_store_writer *w, const char *tag, size_t tag_len) {
+  int rc = producer_error(w);
+  if (rc != 0)
+    return rc;
+  if (!begin_entry(w, ENTRY_MARK, tag, tag_len))
+    return VG_ENOMEM;
+  w->chunks[w->head].n++;
+  return 0;
+}
+
+void vg_store_writer_flush(vg_store_writer *w, bool commit_point) {
+  if (commit_point && producer_error(w) == 0 &&
+      begin_entry(w, ENTRY_COMMIT, NULL, 0))
+    w->chunks[w->head].n++;
+  hand_over(w);
+}
+
+int vg_store_writer_sync(vg_store_writer *w) {
+  vg_store_writer_flush(w, true);
+  if (w->threaded) {
+    pthread_mutex_lock(&w->lock);
+    while (w->count > 0)
+      pthread_cond_wait(&w->emptied, &w->lock);
+    pthread_mutex_unlock(&w->lock);
+  }
+  return producer_error(w);
 }
 
 static void free_chunks(vg_store_writer *w) {
@@ -262,18 +363,13 @@ int vg_store_writer_start(vg_store *store, const vg_ruleset *rs,
   }
   /* What preparing reads is loaded here, before there are two threads. */
   int rc = vg__store_ready(store, rs);
-  /* Checkpoints run in the commits, on the writer's thread, where they
-   * overlap with screening: frequent small ones leave little for the
-   * close, which the run waits for. */
-  if (rc == 0)
-    sqlite3_wal_autocheckpoint(store->db, 1000);
-  if (rc == 0)
-    rc = vg_store_batch_begin(store);
   if (rc != 0) {
     free_chunks(w);
     free(w);
     return rc;
   }
+  if (w->hooks.checkpoint_pages > 0)
+    sqlite3_wal_autocheckpoint(store->db, w->hooks.checkpoint_pages);
   /* SQLite built without threads: the same order of work on one. */
   w->threaded = sqlite3_threadsafe() != 0;
   if (w->threaded) {
@@ -294,9 +390,8 @@ int vg_store_writer_start(vg_store *store, const vg_ruleset *rs,
 int vg_store_writer_finish(vg_store_writer *w) {
   if (!w)
     return 0;
-  int rc = atomic_load(&w->error);
-  if (rc == 0 && w->prep_error == 0)
-    hand_over(w);
+  if (producer_error(w) == 0)
+    vg_store_writer_flush(w, true);
   if (w->threaded) {
     pthread_mutex_lock(&w->lock);
     w->finishing = true;
@@ -307,15 +402,11 @@ int vg_store_writer_finish(vg_store_writer *w) {
     pthread_cond_destroy(&w->filled);
     pthread_cond_destroy(&w->emptied);
   }
-  rc = atomic_load(&w->error);
-  if (rc == 0 && w->prep_error == 0) {
-    rc = vg_store_batch_commit(w->store);
-    if (rc != 0)
-      fail(w, rc);
-  } else {
-    /* Nothing of the failed batch may be committed by a later close. */
+  int rc = atomic_load(&w->error);
+  /* Nothing of a failed run's open batch may be committed by a later
+   * close: the records after the failure were not all stored. */
+  if (rc != 0 || w->prep_error != 0)
     vg__store_abort_batch(w->store);
-  }
   /* The screening thread's failure came first: the writer only stopped. */
   if (w->prep_error != 0)
     rc = vg__store_error(w->store, w->prep_error, "%s", w->prep_errmsg);

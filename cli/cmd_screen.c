@@ -165,6 +165,8 @@ static int evict_state(struct screen *s) {
  * apart at a NUL (JSON text holds none). */
 static int on_applied(void *arg, const struct vg_store_applied *a) {
   struct screen *s = arg;
+  if (a->type != VG_APPLIED_RECORD)
+    return VG_OK;
   if (a->outcome.status == VG_INGEST_DUPLICATE) {
     s->n.duplicates++;
   } else {
@@ -196,7 +198,7 @@ static int store_reject(struct screen *s, const char *source, long line,
     return VG_OK;
   return vg_store_writer_reject(
       s->writer, source, line, where, reason, raw,
-      raw_len > VG_RAW_EXCERPT ? VG_RAW_EXCERPT : raw_len, warning);
+      raw_len > VG_RAW_EXCERPT ? VG_RAW_EXCERPT : raw_len, warning, NULL, 0);
 }
 
 /* Hands the record to the store's writer; with --emit, its result line
@@ -446,8 +448,13 @@ int vg_cmd_screen(struct vg_cli *cli, size_t nwords, const char **words) {
     goto done;
   s.evict_due = EVICT_EVERY_RECORDS;
   if (s.store) {
-    struct vg_store_writer_hooks hooks = {
-        .applied = on_applied, .arg = &s, .batch_records = BATCH_RECORDS};
+    /* Checkpoints run on the writer's thread, where they overlap with
+     * screening: frequent small ones leave little for the close, which the
+     * run waits for. */
+    struct vg_store_writer_hooks hooks = {.applied = on_applied,
+                                          .arg = &s,
+                                          .batch_records = BATCH_RECORDS,
+                                          .checkpoint_pages = 1000};
     if (vg_store_writer_start(s.store, s.rs, &hooks, &s.writer) != VG_OK) {
       vg_cli_error("cannot write to the database '%s': %s", cli->db_path,
                    vg_store_errmsg(s.store));

@@ -113,7 +113,7 @@ static int ingest(struct fixture *f, const struct rec *r,
 
 static void test_open_and_migrate(void **state) {
   struct fixture *f = *state;
-  assert_int_equal(raw_count(f, "PRAGMA user_version"), 1);
+  assert_int_equal(raw_count(f, "PRAGMA user_version"), 2);
   assert_int_equal(raw_count(f, "SELECT count(*) FROM sqlite_master WHERE "
                                 "name = 'cases_queue'"),
                    1);
@@ -139,13 +139,41 @@ static void test_open_and_migrate(void **state) {
   assert_int_equal(vg_store_open(f->path, false, &again, err, sizeof err),
                    VG_EINVAL);
   assert_non_null(strstr(err, "99"));
-  raw_sql(f, "PRAGMA user_version = 1");
+  raw_sql(f, "PRAGMA user_version = 2");
   /* Without create, a missing database is not found. */
   char missing[600];
   snprintf(missing, sizeof missing, "%s/nope.db", f->dir);
   assert_int_equal(vg_store_open(missing, false, &again, err, sizeof err),
                    VG_ENOTFOUND);
   assert_non_null(strstr(err, missing));
+}
+
+/* A database of the first schema, with a case in it, gains the second's
+ * indexes and keeps its rows. */
+static void test_migrate_from_version_1(void **state) {
+  struct fixture *f = *state;
+  struct vg_ingest_outcome out;
+  struct rec r = {"travel", "src", "r1", "S1", "{\"a\":1}", 60, {"R1"}, NULL};
+  assert_int_equal(ingest(f, &r, &out), 0);
+  vg_store_close(f->store);
+  f->store = NULL;
+  raw_sql(f, "DROP INDEX records_case;"
+             "CREATE INDEX records_case ON records (case_id);"
+             "CREATE INDEX case_rules_rule ON case_rules (rule, case_id);"
+             "PRAGMA user_version = 1;");
+  char err[256];
+  assert_int_equal(vg_store_open(f->path, false, &f->store, err, sizeof err),
+                   0);
+  assert_int_equal(raw_count(f, "PRAGMA user_version"), 2);
+  assert_int_equal(raw_count(f, "SELECT count(*) FROM sqlite_master WHERE "
+                                "name = 'case_rules_rule'"),
+                   0);
+  assert_int_equal(raw_count(f, "SELECT count(*) FROM sqlite_master WHERE "
+                                "name = 'records_case' AND sql LIKE "
+                                "'%WHERE case_id IS NOT NULL'"),
+                   1);
+  assert_int_equal(raw_count(f, "SELECT count(*) FROM records"), 1);
+  assert_int_equal(raw_count(f, "SELECT count(*) FROM cases"), 1);
 }
 
 /* ------------------------------------------------------- canonical JSON */
@@ -1283,6 +1311,7 @@ int main(void) {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
   const struct CMUnitTest tests[] = {
       T(test_open_and_migrate),
+      T(test_migrate_from_version_1),
       cmocka_unit_test(test_canonical_json),
       cmocka_unit_test(test_canonical_random),
       cmocka_unit_test(test_canonical_rejects),

@@ -173,6 +173,8 @@ struct seen {
 
 static int on_applied(void *arg, const struct vg_store_applied *a) {
   struct seen *s = arg;
+  if (a->type != VG_APPLIED_RECORD)
+    return 0;
   if (s->fail_at && s->n + 1 == s->fail_at)
     return VG_EIO;
   s->tags = realloc(s->tags, (s->n + 1) * sizeof *s->tags);
@@ -203,8 +205,9 @@ static int screen_through_writer(struct run *r, struct seen *seen,
     if (vg_eval_record(r->ev, sample.text[i], sample.len[i], &res, &rej) !=
         VG_OK) {
       ++*rejected;
-      rc = vg_store_writer_reject(w, "sample", (long)i + 1, "line", rej.reason,
-                                  sample.text[i], sample.len[i], false);
+      rc =
+          vg_store_writer_reject(w, "sample", (long)i + 1, "line", rej.reason,
+                                 sample.text[i], sample.len[i], false, NULL, 0);
       continue;
     }
     char tag[32];
@@ -295,7 +298,8 @@ static void test_rejects_in_order(void **state) {
   assert_int_equal(vg_store_writer_start(r.store, rules, &hooks, &w), VG_OK);
   for (long i = 1; i <= 10; i++)
     assert_int_equal(vg_store_writer_reject(w, "in.ndjson", i, "line",
-                                            "not a record", "{oops", 5, i == 4),
+                                            "not a record", "{oops", 5, i == 4,
+                                            NULL, 0),
                      VG_OK);
   assert_int_equal(vg_store_writer_finish(w), VG_OK);
   assert_int_equal(count(r.path, "SELECT count(*) FROM rejects"), 10);
