@@ -164,7 +164,15 @@ static const char *const migration_2[] = {
     "NULL;",
     NULL};
 
-static const char *const *const migrations[] = {migration_1, migration_2};
+/* The running totals of each batch as one row, folded into the totals
+ * tables every so many rows (see agg_log). */
+static const char *const migration_3[] = {"CREATE TABLE totals_log ("
+                                          "  id INTEGER PRIMARY KEY,"
+                                          "  delta BLOB NOT NULL);",
+                                          NULL};
+
+static const char *const *const migrations[] = {migration_1, migration_2,
+                                                migration_3};
 #define SCHEMA_VERSION ((int)(sizeof migrations / sizeof *migrations))
 
 /* The queue: one statement per index that can drive it, chosen by the
@@ -210,6 +218,9 @@ static const char *const stmt_sql[ST_COUNT] = {
         "sha256, observed_at, score, subject, created_at, fair, case_id, "
         "hits) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, "
         "?13)",
+    [ST_LOG_TOTALS] = "INSERT INTO totals_log (delta) VALUES (?1)",
+    [ST_READ_TOTALS_LOG] = "SELECT delta FROM totals_log ORDER BY id",
+    [ST_CLEAR_TOTALS_LOG] = "DELETE FROM totals_log",
     [ST_RULE_TOTAL] =
         "INSERT INTO rule_totals (rule, hits) VALUES (?1, ?2) ON CONFLICT "
         "(rule) DO UPDATE SET hits = hits + ?2",
@@ -633,6 +644,9 @@ void vg_store_close(vg_store *store) {
     return;
   if (store->in_batch)
     vg_store_batch_commit(store);
+  /* A database left alone has its totals in their tables. */
+  if (store->log_rows > 0)
+    vg__store_fold_totals(store);
   for (int i = 0; i < ST_COUNT; i++)
     sqlite3_finalize(store->st[i]);
   sqlite3_close(store->db);
@@ -769,9 +783,10 @@ static int agg_count(vg_store *store, const struct vg__item *it) {
   return 0;
 }
 
-static int agg_flush(vg_store *store) {
-  for (size_t i = 0; i < store->agg.cap; i++) {
-    struct agg_entry *e = &store->agg.slots[i];
+/* Adds agg to the totals tables: one upsert per key. */
+static int agg_write(vg_store *store, const struct agg_table *agg) {
+  for (size_t i = 0; i < agg->cap; i++) {
+    const struct agg_entry *e = &agg->slots[i];
     if (!e->key)
       continue;
     sqlite3_stmt *st;
@@ -803,8 +818,153 @@ static int agg_flush(vg_store *store) {
     if (rc != 0)
       return rc;
   }
-  agg_clear(&store->agg);
   return 0;
+}
+
+/* A batch's totals as one row of totals_log: per entry its type, whether
+ * present, key length, records and flagged (little-endian), then the key.
+ * A server commits every few records, and an upsert per key per commit
+ * (dozens: every value of every protected field) cost it more than the
+ * records themselves; one row per commit is one insert, and the log is
+ * folded into the tables every TOTALS_FOLD_EVERY rows and before the
+ * totals are read. */
+#define TOTALS_FOLD_EVERY 128
+#define TOTALS_ENTRY_HEAD 22
+
+static void put_le(unsigned char *p, uint64_t v, int n) {
+  for (int i = 0; i < n; i++)
+    p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t get_le(const unsigned char *p, int n) {
+  uint64_t v = 0;
+  for (int i = 0; i < n; i++)
+    v |= (uint64_t)p[i] << (8 * i);
+  return v;
+}
+
+static int agg_encode(const struct agg_table *agg, struct vg__sbuf *b) {
+  for (size_t i = 0; i < agg->cap; i++) {
+    const struct agg_entry *e = &agg->slots[i];
+    if (!e->key)
+      continue;
+    unsigned char head[TOTALS_ENTRY_HEAD];
+    head[0] = e->type;
+    head[1] = e->present;
+    put_le(head + 2, e->keylen, 4);
+    put_le(head + 6, (uint64_t)e->records, 8);
+    put_le(head + 14, (uint64_t)e->flagged, 8);
+    if (vg__sbuf_put(b, (const char *)head, sizeof head) != 0 ||
+        vg__sbuf_put(b, e->key, e->keylen) != 0)
+      return VG_ENOMEM;
+  }
+  return 0;
+}
+
+/* Adds one logged row to agg. A row that does not parse is refused whole:
+ * the log is the store's own, so it means a damaged file. */
+static int agg_decode(struct agg_table *agg, const unsigned char *p, size_t n) {
+  for (size_t at = 0; at < n;) {
+    if (n - at < TOTALS_ENTRY_HEAD)
+      return VG_EINVAL;
+    const unsigned char *h = p + at;
+    uint8_t type = h[0];
+    bool present = h[1] != 0;
+    size_t keylen = (size_t)get_le(h + 2, 4);
+    if (type < AGG_KIND || type > AGG_RULE ||
+        keylen > n - at - TOTALS_ENTRY_HEAD)
+      return VG_EINVAL;
+    struct agg_entry *e = agg_find(agg, (const char *)h + TOTALS_ENTRY_HEAD,
+                                   keylen, type, present);
+    if (!e)
+      return VG_ENOMEM;
+    e->records += (int64_t)get_le(h + 6, 8);
+    e->flagged += (int64_t)get_le(h + 14, 8);
+    at += TOTALS_ENTRY_HEAD + keylen;
+  }
+  return 0;
+}
+
+/* Folds totals_log into the totals tables, inside the caller's
+ * transaction. */
+static int totals_fold(vg_store *store) {
+  struct agg_table fold = {0};
+  sqlite3_stmt *st = vg__store_stmt(store, ST_READ_TOTALS_LOG);
+  if (!st)
+    return VG_EIO;
+  int rc = 0, step;
+  while (rc == 0 && (step = sqlite3_step(st)) == SQLITE_ROW) {
+    rc = agg_decode(&fold, sqlite3_column_blob(st, 0),
+                    (size_t)sqlite3_column_bytes(st, 0));
+    if (rc == VG_EINVAL)
+      vg__store_error(store, rc, "the totals log is damaged");
+    else if (rc)
+      vg__store_error(store, rc, "out of memory");
+  }
+  if (rc == 0 && step != SQLITE_DONE)
+    rc = vg__store_fail(store, "reading the totals log");
+  sqlite3_reset(st);
+  if (rc == 0)
+    rc = agg_write(store, &fold);
+  if (rc == 0 && (st = vg__store_stmt(store, ST_CLEAR_TOTALS_LOG)) == NULL)
+    rc = VG_EIO;
+  if (rc == 0)
+    rc = vg__store_exec(store, st, "clearing the totals log");
+  agg_clear(&fold);
+  free(fold.slots);
+  if (rc == 0)
+    store->log_rows = 0;
+  return rc;
+}
+
+/* The batch's totals into the log (and the log into the tables when it
+ * has grown): part of the batch's transaction, so a crash loses both the
+ * records and their counts or neither. */
+static int agg_log(vg_store *store) {
+  if (store->agg.count == 0)
+    return 0;
+  struct vg__sbuf b = {0};
+  int rc = agg_encode(&store->agg, &b);
+  sqlite3_stmt *st = rc ? NULL : vg__store_stmt(store, ST_LOG_TOTALS);
+  if (rc)
+    rc = vg__store_error(store, rc, "out of memory");
+  else if (!st)
+    rc = VG_EIO;
+  if (rc == 0) {
+    sqlite3_bind_blob64(st, 1, b.p, b.len, SQLITE_STATIC);
+    rc = vg__store_exec(store, st, "logging running totals");
+  }
+  free(b.p);
+  agg_clear(&store->agg);
+  if (rc == 0 && ++store->log_rows >= TOTALS_FOLD_EVERY)
+    rc = totals_fold(store);
+  return rc;
+}
+
+int vg__store_fold_totals(vg_store *store) {
+  if (store->in_batch)
+    return totals_fold(store);
+  /* Most often empty: a look spares the write transaction. */
+  sqlite3_stmt *st = NULL;
+  bool any = false;
+  if (sqlite3_prepare_v2(store->db, "SELECT 1 FROM totals_log LIMIT 1", -1, &st,
+                         NULL) != SQLITE_OK)
+    return vg__store_fail(store, "reading the totals log");
+  int step = sqlite3_step(st);
+  any = step == SQLITE_ROW;
+  sqlite3_finalize(st);
+  if (step != SQLITE_ROW && step != SQLITE_DONE)
+    return vg__store_fail(store, "reading the totals log");
+  if (!any)
+    return 0;
+  int rc = vg__store_begin(store);
+  if (rc == 0)
+    rc = totals_fold(store);
+  if (rc == 0)
+    rc = vg__store_commit(store);
+  if (rc != 0)
+    vg__store_rollback(store);
+  return rc;
 }
 
 /* ------------------------------------------------------------ batches */
@@ -842,9 +1002,7 @@ int vg_store_batch_commit(vg_store *store) {
   }
   if (!store->in_batch)
     return 0;
-  /* The totals go in the same transaction as the records they count, so a
-   * crash loses both or neither. */
-  int rc = agg_flush(store);
+  int rc = agg_log(store);
   if (rc == 0)
     rc = vg__store_commit(store);
   if (rc != 0) {

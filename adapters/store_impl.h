@@ -18,6 +18,9 @@ enum stmt_id {
   ST_IDENTITY_EXISTS,
   ST_LOOKUP,
   ST_INSERT_RECORD,
+  ST_LOG_TOTALS,
+  ST_READ_TOTALS_LOG,
+  ST_CLEAR_TOTALS_LOG,
   ST_RULE_TOTAL,
   ST_OPEN_CASE_FOR,
   ST_INSERT_CASE,
@@ -101,6 +104,7 @@ struct vg_store {
   struct kind_cache *kinds;
   size_t nkinds;
   struct agg_table agg;
+  int log_rows; /* rows this handle added to totals_log since its fold */
   /* A Bloom filter of the stored identities (source, id), loaded at the
    * first lookup: most records have no hits and were never stored, and
    * the filter answers that without a query. */
@@ -223,6 +227,10 @@ int vg__item_prepare(vg_store *store, vg_eval *ev, const struct vg_result *res,
 /* Stores what it says inside the open batch (or a batch of its own). */
 int vg__item_apply(vg_store *store, struct vg__item *it,
                    struct vg_ingest_outcome *out);
+/* Folds the running totals logged by batches into their tables (inside
+ * the open batch, or a transaction of its own): readers of the totals call
+ * it first. */
+int vg__store_fold_totals(vg_store *store);
 /* Rolls the open batch back (nothing of it is kept). */
 void vg__store_abort_batch(vg_store *store);
 /* Loads what vg__item_prepare reads: rs's field flags, the identities

@@ -16,7 +16,11 @@ int vg_store_stats(vg_store *store, json_t **out) {
     return vg__store_error(store, VG_ENOMEM, "out of memory");
   json_t *rules = json_object_get(o, "rules"),
          *kinds = json_object_get(o, "kinds");
-  int rc = 0, step;
+  int rc = vg__store_fold_totals(store), step;
+  if (rc != 0) {
+    json_decref(o);
+    return rc;
+  }
   if (sqlite3_exec(store->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) {
     json_decref(o);
     return vg__store_fail(store, "reading statistics");
@@ -156,6 +160,8 @@ int vg_store_fairness(vg_store *store, const char *field, json_t **out) {
                            "kind; the fairness report is by protected fields "
                            "only (%s)",
                            field, list[0] ? list : "none recorded yet");
+  if ((rc = vg__store_fold_totals(store)) != 0)
+    return rc;
   json_t *o = json_pack("{s:s,s:[]}", "field", field, "kinds");
   if (!o)
     return vg__store_error(store, VG_ENOMEM, "out of memory");

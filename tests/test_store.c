@@ -65,6 +65,29 @@ static int64_t raw_count(struct fixture *f, const char *sql) {
   return n;
 }
 
+/* A running total as `stats` reports it (which folds the batches' logged
+ * totals into their tables first): a kind's screened or flagged count, or
+ * a rule's hits. */
+static int64_t stat_of(struct fixture *f, const char *list, const char *key,
+                       const char *name, const char *member) {
+  json_t *st = NULL;
+  assert_int_equal(vg_store_stats(f->store, &st), 0);
+  int64_t n = -1;
+  size_t i;
+  json_t *item;
+  json_array_foreach(json_object_get(st, list), i, item) {
+    if (!strcmp(json_string_value(json_object_get(item, key)), name))
+      n = json_integer_value(json_object_get(item, member));
+  }
+  json_decref(st);
+  return n;
+}
+
+static int64_t kind_stat(struct fixture *f, const char *kind,
+                         const char *member) {
+  return stat_of(f, "kinds", "kind", kind, member);
+}
+
 /* One screened record, as the engine would describe it. */
 struct rec {
   const char *kind, *source, *id, *subject, *content;
@@ -113,7 +136,7 @@ static int ingest(struct fixture *f, const struct rec *r,
 
 static void test_open_and_migrate(void **state) {
   struct fixture *f = *state;
-  assert_int_equal(raw_count(f, "PRAGMA user_version"), 2);
+  assert_int_equal(raw_count(f, "PRAGMA user_version"), 3);
   assert_int_equal(raw_count(f, "SELECT count(*) FROM sqlite_master WHERE "
                                 "name = 'cases_queue'"),
                    1);
@@ -139,7 +162,7 @@ static void test_open_and_migrate(void **state) {
   assert_int_equal(vg_store_open(f->path, false, &again, err, sizeof err),
                    VG_EINVAL);
   assert_non_null(strstr(err, "99"));
-  raw_sql(f, "PRAGMA user_version = 2");
+  raw_sql(f, "PRAGMA user_version = 3");
   /* Without create, a missing database is not found. */
   char missing[600];
   snprintf(missing, sizeof missing, "%s/nope.db", f->dir);
@@ -148,8 +171,8 @@ static void test_open_and_migrate(void **state) {
   assert_non_null(strstr(err, missing));
 }
 
-/* A database of the first schema, with a case in it, gains the second's
- * indexes and keeps its rows. */
+/* A database of the first schema, with a case in it, gains the later
+ * schemas' indexes and tables and keeps its rows. */
 static void test_migrate_from_version_1(void **state) {
   struct fixture *f = *state;
   struct vg_ingest_outcome out;
@@ -160,11 +183,13 @@ static void test_migrate_from_version_1(void **state) {
   raw_sql(f, "DROP INDEX records_case;"
              "CREATE INDEX records_case ON records (case_id);"
              "CREATE INDEX case_rules_rule ON case_rules (rule, case_id);"
+             "DROP TABLE totals_log;"
              "PRAGMA user_version = 1;");
   char err[256];
   assert_int_equal(vg_store_open(f->path, false, &f->store, err, sizeof err),
                    0);
-  assert_int_equal(raw_count(f, "PRAGMA user_version"), 2);
+  assert_int_equal(raw_count(f, "PRAGMA user_version"), 3);
+  assert_int_equal(raw_count(f, "SELECT count(*) FROM totals_log"), 0);
   assert_int_equal(raw_count(f, "SELECT count(*) FROM sqlite_master WHERE "
                                 "name = 'case_rules_rule'"),
                    0);
@@ -501,10 +526,8 @@ static void test_no_hits_not_stored(void **state) {
   assert_int_equal(ingest(f, &r, &o), 0);
   assert_int_equal(o.status, VG_INGEST_SCREENED);
   assert_int_equal(raw_count(f, "SELECT count(*) FROM records"), 0);
-  assert_int_equal(
-      raw_count(f, "SELECT screened FROM kind_totals WHERE kind='travel'"), 2);
-  assert_int_equal(
-      raw_count(f, "SELECT flagged FROM kind_totals WHERE kind='travel'"), 0);
+  assert_int_equal(kind_stat(f, "travel", "screened"), 2);
+  assert_int_equal(kind_stat(f, "travel", "flagged"), 0);
 }
 
 static void test_below_threshold_stored_without_case(void **state) {
@@ -518,7 +541,7 @@ static void test_below_threshold_stored_without_case(void **state) {
   assert_int_equal(raw_count(f, "SELECT count(*) FROM records"), 1);
   assert_int_equal(raw_count(f, "SELECT json_array_length(hits) FROM records"),
                    1);
-  assert_int_equal(raw_count(f, "SELECT hits FROM rule_totals"), 1);
+  assert_int_equal(stat_of(f, "rules", "rule", "R1", "hits"), 1);
   assert_int_equal(raw_count(f, "SELECT count(*) FROM cases"), 0);
   /* At the threshold exactly, a case opens. */
   struct rec r2 = {.id = "edge", .score = 50, .subject = "P2", .rules = {"R1"}};
@@ -581,8 +604,7 @@ static void test_duplicates_and_versions(void **state) {
   assert_int_equal(ingest(f, &r, &o), 0);
   assert_int_equal(o.status, VG_INGEST_DUPLICATE);
   /* Duplicates are not screened again: the totals count 3 screenings. */
-  assert_int_equal(
-      raw_count(f, "SELECT screened FROM kind_totals WHERE kind='travel'"), 3);
+  assert_int_equal(kind_stat(f, "travel", "screened"), 3);
 }
 
 static void test_subject_grouping(void **state) {
@@ -1259,9 +1281,15 @@ static void test_batch_atomic(void **state) {
   assert_int_equal(ingest(f, &b, &o), 0);
   /* Nothing is visible to another connection before the commit. */
   assert_int_equal(raw_count(f, "SELECT count(*) FROM records"), 0);
-  assert_int_equal(raw_count(f, "SELECT count(*) FROM kind_totals"), 0);
+  assert_int_equal(raw_count(f, "SELECT (SELECT count(*) FROM kind_totals) + "
+                                "(SELECT count(*) FROM totals_log)"),
+                   0);
   assert_int_equal(vg_store_batch_commit(f->store), 0);
   assert_int_equal(raw_count(f, "SELECT count(*) FROM records"), 1);
+  /* The batch's totals are one row of the log until they are read. */
+  assert_int_equal(raw_count(f, "SELECT count(*) FROM totals_log"), 1);
+  assert_int_equal(kind_stat(f, "travel", "screened"), 2);
+  assert_int_equal(raw_count(f, "SELECT count(*) FROM totals_log"), 0);
   assert_int_equal(raw_count(f, "SELECT screened FROM kind_totals"), 2);
   /* Closing commits an open batch. */
   assert_int_equal(vg_store_batch_begin(f->store), 0);
@@ -1271,7 +1299,48 @@ static void test_batch_atomic(void **state) {
   char err[256];
   assert_int_equal(vg_store_open(f->path, false, &f->store, err, sizeof err),
                    0);
+  /* A closed store leaves its totals folded. */
+  assert_int_equal(raw_count(f, "SELECT count(*) FROM totals_log"), 0);
   assert_int_equal(raw_count(f, "SELECT screened FROM kind_totals"), 3);
+}
+
+/* Each batch logs its totals as one row; the log is folded into the
+ * tables every 128 rows and whenever the totals are read, and the totals
+ * come out the same. */
+static void test_totals_log_folds(void **state) {
+  struct fixture *f = *state;
+  struct vg_ingest_outcome o;
+  for (int i = 0; i < 300; i++) {
+    char id[16];
+    snprintf(id, sizeof id, "r%d", i);
+    struct rec r = {.id = id, .score = i % 3 ? 0 : 10, .rules = {"R1"}};
+    if (i % 3)
+      r.rules[0] = NULL;
+    assert_int_equal(vg_store_batch_begin(f->store), 0);
+    assert_int_equal(ingest(f, &r, &o), 0);
+    assert_int_equal(vg_store_batch_commit(f->store), 0);
+  }
+  /* Folded at rows 128 and 256: 44 wait. */
+  assert_int_equal(raw_count(f, "SELECT count(*) FROM totals_log"), 44);
+  assert_int_equal(raw_count(f, "SELECT screened FROM kind_totals"), 256);
+  assert_int_equal(kind_stat(f, "travel", "screened"), 300);
+  assert_int_equal(kind_stat(f, "travel", "flagged"), 100);
+  assert_int_equal(stat_of(f, "rules", "rule", "R1", "hits"), 100);
+  assert_int_equal(raw_count(f, "SELECT count(*) FROM totals_log"), 0);
+}
+
+/* A log row that does not parse is an error naming the log, not a total
+ * silently wrong. */
+static void test_totals_log_damaged(void **state) {
+  struct fixture *f = *state;
+  struct vg_ingest_outcome o;
+  struct rec r = {.id = "a", .score = 0};
+  assert_int_equal(ingest(f, &r, &o), 0);
+  raw_sql(f, "UPDATE totals_log SET delta = x'0301ffffffff'");
+  json_t *st = NULL;
+  assert_int_not_equal(vg_store_stats(f->store, &st), 0);
+  assert_null(st);
+  assert_non_null(strstr(vg_store_errmsg(f->store), "totals log"));
 }
 
 /* A record that fails half-way takes its batch with it: nothing of the
@@ -1295,13 +1364,15 @@ static void test_batch_failure(void **state) {
   assert_int_equal(raw_count(f, "SELECT count(*) FROM records"), 0);
   assert_int_equal(raw_count(f, "SELECT count(*) FROM cases"), 0);
   assert_int_equal(raw_count(f, "SELECT count(*) FROM events"), 0);
-  assert_int_equal(raw_count(f, "SELECT count(*) FROM kind_totals"), 0);
+  assert_int_equal(raw_count(f, "SELECT (SELECT count(*) FROM kind_totals) + "
+                                "(SELECT count(*) FROM totals_log)"),
+                   0);
   /* The next batch works again. */
   assert_int_equal(vg_store_batch_begin(f->store), 0);
   assert_int_equal(ingest(f, &a, &o), 0);
   assert_int_equal(vg_store_batch_commit(f->store), 0);
   assert_int_equal(raw_count(f, "SELECT count(*) FROM records"), 1);
-  assert_int_equal(raw_count(f, "SELECT screened FROM kind_totals"), 1);
+  assert_int_equal(kind_stat(f, "travel", "screened"), 1);
   struct vg_audit_report rep;
   assert_int_equal(vg_store_audit_verify(f->store, &rep), 0);
   assert_true(rep.ok);
@@ -1311,6 +1382,8 @@ int main(void) {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
   const struct CMUnitTest tests[] = {
       T(test_open_and_migrate),
+      T(test_totals_log_folds),
+      T(test_totals_log_damaged),
       T(test_migrate_from_version_1),
       cmocka_unit_test(test_canonical_json),
       cmocka_unit_test(test_canonical_random),
