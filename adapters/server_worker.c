@@ -306,7 +306,8 @@ static int note_opened(struct vg__worker *w, int64_t case_id) {
  * for the commit (or, failed, goes at once). */
 static void finish_answer(struct vg__worker *w, struct vg__reply *r,
                           int status) {
-  if (status == 0 && !r->store_failed) {
+  bool failed = status != 0 || r->store_failed;
+  if (!failed) {
     vg_jsonw_lit(&r->answer, "]}\n");
   } else {
     vg_jsonw_reset(&r->answer);
@@ -319,12 +320,14 @@ static void finish_answer(struct vg__worker *w, struct vg__reply *r,
   }
   take_answer(r, &r->answer);
   vg_jsonw_close(&r->answer);
-  drop_request(r);
   r->qnext = NULL;
-  if (status != 0 || r->store_failed) {
+  if (failed) {
+    drop_request(r);
     release_one(w, r);
     return;
   }
+  /* The request stays until the commit: a failed batch answers with its
+   * id. */
   if (w->batch_tail)
     w->batch_tail->qnext = r;
   else
@@ -378,6 +381,8 @@ static void on_committed(void *arg) {
   if (w->nopened && atomic_load(&w->shared->subscribers) > 0)
     build_events(w, &events, &events_tail);
   w->nopened = 0;
+  for (struct vg__reply *r = w->batch; r; r = r->qnext)
+    drop_request(r);
   release_list(w, w->batch, w->batch_tail, events, events_tail);
   w->batch = w->batch_tail = NULL;
 }
@@ -394,6 +399,7 @@ static void on_failed(void *arg, int rc, const char *message, const char *tag,
                      "the records could not be stored; nothing of this "
                      "request was kept");
     take_answer(r, &w->failure);
+    drop_request(r);
   }
   release_list(w, w->batch, w->batch_tail, NULL, NULL);
   w->batch = w->batch_tail = NULL;
@@ -721,7 +727,8 @@ int vg__worker_init(struct vg__worker *w, struct vg__shared *shared,
                                         .failed = on_failed,
                                         .arg = w,
                                         .batch_records = MAX_BATCH_RECORDS,
-                                        .keep_going = true};
+                                        .keep_going = true,
+                                        .queue_chunks = 32};
   if (rc == 0 && vg_store_writer_start(store, rs, &hooks, &w->writer) != 0) {
     snprintf(err, errlen, "%s", vg_store_errmsg(store));
     rc = VG_EIO;

@@ -656,6 +656,7 @@ void vg_store_close(vg_store *store) {
   free(store->seen);
   vg__item_free(store->item);
   free(store->item);
+  vg__canon_scratch_free(&store->canon_scratch);
   EVP_MD_CTX_free(store->mdctx);
   EVP_MD_free(store->sha256);
   free(store->actor);
@@ -671,6 +672,13 @@ static uint64_t hash_bytes(const char *p, size_t n) {
     h *= 1099511628211ull;
   }
   return h;
+}
+
+/* The slot an entry hashes to: the same when it is looked up and when the
+ * table grows, or a grown table would hold a key twice. */
+static uint64_t agg_hash(const char *key, size_t keylen, uint8_t type,
+                         bool present) {
+  return hash_bytes(key, keylen) ^ (type * 31u + present);
 }
 
 static void agg_clear(struct agg_table *agg) {
@@ -692,7 +700,7 @@ static struct agg_entry *agg_find(struct agg_table *agg, const char *key,
       struct agg_entry *e = &agg->slots[i];
       if (!e->key)
         continue;
-      size_t j = hash_bytes(e->key, e->keylen) & (cap - 1);
+      size_t j = agg_hash(e->key, e->keylen, e->type, e->present) & (cap - 1);
       while (slots[j].key)
         j = (j + 1) & (cap - 1);
       slots[j] = *e;
@@ -701,8 +709,7 @@ static struct agg_entry *agg_find(struct agg_table *agg, const char *key,
     agg->slots = slots;
     agg->cap = cap;
   }
-  uint64_t h = hash_bytes(key, keylen) ^ (type * 31u + present);
-  size_t j = h & (agg->cap - 1);
+  size_t j = agg_hash(key, keylen, type, present) & (agg->cap - 1);
   for (;; j = (j + 1) & (agg->cap - 1)) {
     struct agg_entry *e = &agg->slots[j];
     if (!e->key)
@@ -1203,7 +1210,6 @@ void vg__item_free(struct vg__item *it) {
   free(it->hits);
   free(it->values);
   free(it->related);
-  vg__canon_scratch_free(&it->scratch);
   memset(it, 0, sizeof *it);
 }
 
@@ -1298,8 +1304,9 @@ static int item_canonical(vg_store *store, struct vg__item *it) {
   /* The input is read from the buffer written to: it must not move. */
   if (vg__sbuf_reserve(&it->text, 2 * it->raw_len + 64) != 0)
     return vg__store_error(store, VG_ENOMEM, "out of memory");
-  int rc = vg__canonical_append(&it->text, &it->scratch, it->text.p + it->raw,
-                                it->raw_len, kc->drop, kc->ndrop);
+  int rc = vg__canonical_append(&it->text, &store->canon_scratch,
+                                it->text.p + it->raw, it->raw_len, kc->drop,
+                                kc->ndrop);
   bool failed = rc != 0;
   it->content = at;
   it->content_len = it->text.len - at;

@@ -102,6 +102,10 @@ struct vg_store_writer_hooks {
   /* Checkpoint the write-ahead log every so many pages (0: the store's
    * default). They run in the writer's commits. */
   int checkpoint_pages;
+  /* Chunks of up to 128 entries handed over and not yet stored, at most
+   * (1-32; 0: 4); each keeps its entries' buffers. Full chunks (a file)
+   * need few; a server handing over each request needs more. */
+  int queue_chunks;
 };
 
 /* Starts the writer for records screened with rs. Returns 0 and sets

@@ -68,6 +68,18 @@ enum stmt_id {
   ST_COUNT
 };
 
+/* A growing text buffer, always NUL-terminated once written to. */
+struct vg__sbuf {
+  char *p;
+  size_t len, cap;
+};
+
+/* Scratch buffers of the canonical JSON writer, kept between records so
+ * that a record costs no allocation once they have grown. */
+struct vg__canon_scratch {
+  struct vg__sbuf key, tmp;
+};
+
 /* Running totals gathered in memory during a batch and written once at
  * its commit, so records without hits cost no SQL statement each. */
 struct agg_entry {
@@ -114,6 +126,9 @@ struct vg_store {
                          digest of a record */
   EVP_MD_CTX *mdctx;
   struct vg__item *item; /* vg_store_ingest's, kept between records */
+  /* The canonical JSON writer's, used where items are applied (one thread
+   * at a time). */
+  struct vg__canon_scratch canon_scratch;
 };
 
 #define OPEN_STATUSES "('new','in_review','escalated')"
@@ -136,11 +151,6 @@ int vg__store_begin(vg_store *store);
 int vg__store_commit(vg_store *store);
 void vg__store_rollback(vg_store *store);
 
-/* A growing text buffer, always NUL-terminated once written to. */
-struct vg__sbuf {
-  char *p;
-  size_t len, cap;
-};
 /* Each returns 0 or VG_ENOMEM (vg__sbuf_real and vg__sbuf_json also
  * VG_EINVAL for a value JSON cannot hold). */
 int vg__sbuf_reserve(struct vg__sbuf *b, size_t n);
@@ -153,11 +163,6 @@ int vg__sbuf_real(struct vg__sbuf *b, double v);
 /* A jansson value as canonical JSON. */
 int vg__sbuf_json(struct vg__sbuf *b, json_t *v, int depth);
 
-/* Scratch buffers of the canonical JSON writer, kept between records so
- * that a record costs no allocation once they have grown. */
-struct vg__canon_scratch {
-  struct vg__sbuf key, tmp;
-};
 void vg__canon_scratch_free(struct vg__canon_scratch *scratch);
 /* vg_store_canonical_json appending to out (left as it was on error). */
 int vg__canonical_append(struct vg__sbuf *out,
@@ -214,7 +219,6 @@ struct vg__item {
   size_t nvalues, cap_values;
   size_t *related; /* the `related` JSON of correlation evidence */
   size_t nrelated, cap_related;
-  struct vg__canon_scratch scratch;
   char err[160]; /* why vg__item_prepare failed */
 };
 

@@ -28,8 +28,8 @@
 #include <string.h>
 
 #define CHUNK_ENTRIES 128
-/* A server hands over a chunk per request: the ring lets the screening
- * thread run that many requests ahead of the writer. */
+/* At most: a server hands over a chunk per request, and the ring lets the
+ * screening thread run that many requests ahead of the writer. */
 #define NCHUNKS 32
 
 enum entry_type { ENTRY_RECORD, ENTRY_REJECT, ENTRY_MARK, ENTRY_COMMIT };
@@ -58,6 +58,7 @@ struct vg_store_writer {
   pthread_mutex_t lock;
   pthread_cond_t filled, emptied;
   struct chunk chunks[NCHUNKS];
+  size_t nchunks;     /* in the ring (hooks.queue_chunks) */
   size_t head, count; /* the producer fills chunks[head]; count are full */
   bool finishing;
   long in_batch; /* writer thread: entries applied since the last commit */
@@ -175,7 +176,8 @@ static void *writer_main(void *arg) {
       pthread_cond_wait(&w->filled, &w->lock);
     if (w->count == 0)
       break; /* finishing, and nothing left */
-    struct chunk *c = &w->chunks[(w->head + NCHUNKS - w->count) % NCHUNKS];
+    struct chunk *c =
+        &w->chunks[(w->head + w->nchunks - w->count) % w->nchunks];
     pthread_mutex_unlock(&w->lock);
     apply_chunk(w, c);
     pthread_mutex_lock(&w->lock);
@@ -201,9 +203,9 @@ static void hand_over(vg_store_writer *w) {
   }
   pthread_mutex_lock(&w->lock);
   w->count++;
-  w->head = (w->head + 1) % NCHUNKS;
+  w->head = (w->head + 1) % w->nchunks;
   pthread_cond_signal(&w->filled);
-  while (w->count == NCHUNKS)
+  while (w->count == w->nchunks)
     pthread_cond_wait(&w->emptied, &w->lock);
   pthread_mutex_unlock(&w->lock);
 }
@@ -333,7 +335,7 @@ int vg_store_writer_sync(vg_store_writer *w) {
 }
 
 static void free_chunks(vg_store_writer *w) {
-  for (size_t i = 0; i < NCHUNKS; i++) {
+  for (size_t i = 0; i < w->nchunks; i++) {
     struct chunk *c = &w->chunks[i];
     for (size_t j = 0; c->entries && j < CHUNK_ENTRIES; j++) {
       vg__item_free(&c->entries[j].item);
@@ -353,7 +355,10 @@ int vg_store_writer_start(vg_store *store, const vg_ruleset *rs,
   w->hooks = *hooks;
   if (w->hooks.batch_records <= 0)
     w->hooks.batch_records = 4096;
-  for (size_t i = 0; i < NCHUNKS; i++) {
+  w->nchunks = w->hooks.queue_chunks > 0 && w->hooks.queue_chunks <= NCHUNKS
+                   ? (size_t)w->hooks.queue_chunks
+                   : 4;
+  for (size_t i = 0; i < w->nchunks; i++) {
     w->chunks[i].entries = calloc(CHUNK_ENTRIES, sizeof *w->chunks[i].entries);
     if (!w->chunks[i].entries) {
       free_chunks(w);

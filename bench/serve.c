@@ -201,6 +201,14 @@ static void server_stop(struct server *s) {
             "vg_bench_serve: the server did not stop cleanly; see "
             "%s\n",
             s->log);
+  /* The server's own account of any failure, before its directory goes. */
+  FILE *f = fopen(s->log, "r");
+  char line[1024];
+  while (f && fgets(line, sizeof line, f))
+    if (strstr(line, "could not") || strstr(line, "failed"))
+      fprintf(stderr, "vg_bench_serve: server log: %s", line);
+  if (f)
+    fclose(f);
   rm_db(s->db);
 }
 

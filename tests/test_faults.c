@@ -1,12 +1,17 @@
 /* test_faults.c - fault injection: every allocation the engine makes while
- * loading rules and screening records is failed in turn (the Nth, for N =
- * 1, 2, ... until a run completes), proving each cleanup path: the call
- * must fail cleanly (no crash, no leak under ASan) and succeed once memory
- * is there. The allocator is wrapped at link time (-Wl,--wrap). */
+ * loading rules and screening records, and the store's while storing them
+ * through its writer thread, is failed in turn (the Nth, for N = 1, 2, ...
+ * until a run completes), proving each cleanup path: the call must fail
+ * cleanly (no crash, no leak under ASan) and succeed once memory is there.
+ * The allocator is wrapped at link time (-Wl,--wrap); the libraries'
+ * own allocations (SQLite's, jansson's) are not failed. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "store.h"
 #include "testutil.h"
 #include "vigia.h"
 
@@ -15,11 +20,13 @@ void *__real_calloc(size_t n, size_t size);
 void *__real_realloc(void *p, size_t size);
 char *__real_strdup(const char *s);
 
-/* Allocation number at which to fail; 0: never. */
-static long fail_at, count;
+/* Allocation number at which to fail; 0: never. Counted across threads:
+ * the store's writer allocates too. */
+static long fail_at;
+static atomic_long count;
 
 static bool should_fail(void) {
-  return fail_at && ++count == fail_at;
+  return fail_at && atomic_fetch_add(&count, 1) + 1 == fail_at;
 }
 
 void *__wrap_malloc(size_t size) {
@@ -147,30 +154,105 @@ done:
   return rc == VG_OK ? 0 : -1;
 }
 
-static void every_allocation_fails_cleanly(void **state) {
-  (void)state;
+/* Loads the rules and stores two records (one twice) and a reject through
+ * a writer into a fresh database. Returns 0 when everything succeeded, -1
+ * when something failed (cleanly). */
+static int store_run_once(void) {
+  char path[600];
+  snprintf(path, sizeof path, "%s/faults.db", rules_dir);
+  const char *suffixes[] = {"", "-wal", "-shm"};
+  for (size_t i = 0; i < 3; i++) {
+    char file[620];
+    snprintf(file, sizeof file, "%s%s", path, suffixes[i]);
+    unlink(file);
+  }
+  struct vg_config cfg;
+  vg_config_init(&cfg);
+  struct vg_diags diags;
+  vg_diags_init(&diags);
+  vg_ruleset *rs = NULL;
+  vg_eval *ev = NULL;
+  vg_store *store = NULL;
+  struct vg_corr_state *state = NULL;
+  char err[256];
+  int rc = vg_ruleset_load(rules_dir, &cfg, &diags, &rs);
+  if (rc != VG_OK)
+    goto done;
+  rc = -1;
+  if (!(ev = vg_eval_new(rs)) ||
+      vg_store_open(path, true, &store, err, sizeof err) != VG_OK ||
+      vg_store_corr_state(store, true, &state) != VG_OK)
+    goto done;
+  vg_eval_set_state(ev, state);
+  struct vg_store_writer_hooks hooks = {.batch_records = 2};
+  vg_store_writer *w;
+  if (vg_store_writer_start(store, rs, &hooks, &w) != VG_OK)
+    goto done;
+  static const char *const ids[] = {"x", "y", "x"};
+  rc = VG_OK;
+  for (size_t i = 0; rc == VG_OK && i < 3; i++) {
+    char text[sizeof record + 8];
+    snprintf(text, sizeof text, "%s", record);
+    text[strstr(record, "\"x\"") - record + 1] = ids[i][0];
+    struct vg_result res;
+    struct vg_reject rej;
+    rc = vg_eval_record(ev, text, strlen(text), &res, &rej);
+    if (rc == VG_OK)
+      rc = vg_store_writer_record(w, ev, &res, text, strlen(text), "tag", 3);
+  }
+  if (rc == VG_OK)
+    rc = vg_store_writer_reject(w, "in", 4, "line 4", "not JSON", "{", 1, false,
+                                NULL, 0);
+  int frc = vg_store_writer_finish(w);
+  if (rc == VG_OK)
+    rc = frc;
+done:
+  vg_corr_state_free(state);
+  vg_store_close(store);
+  vg_eval_free(ev);
+  vg_ruleset_free(rs);
+  vg_diags_close(&diags);
+  vg_config_close(&cfg);
+  return rc == VG_OK ? 0 : -1;
+}
+
+/* Fails the 1st, 2nd, ... allocation of run() until a run makes fewer
+ * allocations than the one failed: each failed run must end cleanly, and
+ * the last must succeed. */
+static void fail_each_allocation(int (*run)(void), const char *what) {
   /* Without faults the run succeeds. */
   fail_at = 0;
-  assert_int_equal(run_once(), 0);
+  assert_int_equal(run(), 0);
   long n;
   for (n = 1; n < 100000; n++) {
     fail_at = n;
-    count = 0;
-    int rc = run_once();
+    atomic_store(&count, 0);
+    int rc = run();
     fail_at = 0;
-    if (count < n) {
+    if (atomic_load(&count) < n) {
       /* Fewer allocations than n: the run completed untouched. */
       assert_int_equal(rc, 0);
       break;
     }
   }
   assert_true(n > 10);
-  fprintf(stderr, "failed each of %ld allocations in turn\n", n - 1);
+  fprintf(stderr, "%s: failed each of %ld allocations in turn\n", what, n - 1);
+}
+
+static void every_allocation_fails_cleanly(void **state) {
+  (void)state;
+  fail_each_allocation(run_once, "load and screen");
+}
+
+static void every_store_allocation_fails_cleanly(void **state) {
+  (void)state;
+  fail_each_allocation(store_run_once, "store through the writer");
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(every_allocation_fails_cleanly),
+      cmocka_unit_test(every_store_allocation_fails_cleanly),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -26,6 +26,7 @@
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sqlite3.h>
 
 #include "store.h"
 #include "tokens.h"
@@ -1656,6 +1657,80 @@ static void test_sigterm_in_flight(void **state) {
   client_close(&c);
 }
 
+/* A batch the store cannot write is rolled back: the requests with records
+ * in it are answered `internal`, with their ids, none of their records is
+ * stored, and the server goes on storing the next requests. */
+static void test_store_failure(void **state) {
+  (void)state;
+  struct server s;
+  make_dir(&s, rules_v1);
+  /* The database is made first, with a trigger that refuses one record. */
+  vg_store *store = NULL;
+  char err[256];
+  assert_int_equal(vg_store_open(s.db, true, &store, err, sizeof err), 0);
+  vg_store_close(store);
+  sqlite3 *db;
+  assert_int_equal(sqlite3_open(s.db, &db), SQLITE_OK);
+  assert_int_equal(
+      sqlite3_exec(db,
+                   "CREATE TRIGGER boom BEFORE INSERT ON records WHEN "
+                   "NEW.record_id = 'boom' BEGIN SELECT RAISE(ABORT, "
+                   "'refused by the test'); END",
+                   NULL, NULL, NULL),
+      SQLITE_OK);
+  sqlite3_close(db);
+  const char *const listen[] = {"--listen", "unix:s.sock", NULL};
+  start(&s, listen);
+  struct client c;
+  client_unix(&c, &s);
+  char line[2048];
+  screen_line(line, sizeof line, 7, "boom", "D1", 2, 0);
+  json_t *doc = call(&c, line);
+  expect_error(doc, "internal");
+  assert_int_equal(json_integer_value(json_object_get(doc, "id")), 7);
+  json_decref(doc);
+  /* Two records in one request, the second refused: neither is kept. */
+  char a[512], b[512];
+  record(a, sizeof a, "kept-not", "D2", 2, 0);
+  record(b, sizeof b, "boom", "D3", 2, 0);
+  snprintf(line, sizeof line,
+           "{\"op\":\"screen\",\"id\":\"pair\",\"records\":[%s,%s]}", a, b);
+  doc = call(&c, line);
+  expect_error(doc, "internal");
+  assert_string_equal(json_string_value(json_object_get(doc, "id")), "pair");
+  json_decref(doc);
+  /* Two requests sent at once share a batch: the first, answered before
+   * the second fails, is rolled back with it and told so, by its id. */
+  char first[1024], second[1024];
+  screen_line(first, sizeof first, 9, "early", "D5", 2, 0);
+  screen_line(second, sizeof second, 10, "boom", "D6", 2, 0);
+  snprintf(line, sizeof line, "%s\n%s", first, second);
+  assert_true(send_line(&c, line));
+  for (int i = 0; i < 2; i++) {
+    doc = read_json(&c);
+    expect_error(doc, "internal");
+    assert_int_equal(json_integer_value(json_object_get(doc, "id")), 9 + i);
+    json_decref(doc);
+  }
+  /* The next request is stored as usual. */
+  screen_line(line, sizeof line, 8, "fine", "D4", 2, 0);
+  doc = call(&c, line);
+  expect_ok(doc);
+  assert_true(
+      json_integer_value(json_object_get(first_result(doc), "case_id")) > 0);
+  json_decref(doc);
+  client_close(&c);
+  assert_int_equal(stop(&s), 0);
+  assert_true(log_has(&s, "could not be stored"));
+  assert_true(log_has(&s, "refused by the test"));
+  json_t *ids = stored_record_ids(s.db);
+  assert_non_null(json_object_get(ids, "fine"));
+  assert_null(json_object_get(ids, "boom"));
+  assert_null(json_object_get(ids, "kept-not"));
+  assert_null(json_object_get(ids, "early"));
+  json_decref(ids);
+}
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN);
   const struct CMUnitTest tests[] = {
@@ -1669,6 +1744,7 @@ int main(void) {
       cmocka_unit_test_teardown(test_slow_subscriber, teardown),
       cmocka_unit_test_teardown(test_reload, teardown),
       cmocka_unit_test_teardown(test_sigterm_in_flight, teardown),
+      cmocka_unit_test_teardown(test_store_failure, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
