@@ -1393,8 +1393,10 @@ static bool seen_maybe(const vg_store *store, uint64_t h) {
   return true;
 }
 
-/* Loads every stored identity into the filter, sized for about 1% false
- * positives with room to grow. */
+/* Loads every stored identity into the filter: 16 bits an identity (about
+ * 0.2 % false positives with three probes), with room for a million more,
+ * since a run adds to it. A false positive costs a record without hits its
+ * canonical JSON and a lookup. */
 static int seen_load(vg_store *store) {
   sqlite3_stmt *st = NULL;
   int64_t count = 0;
@@ -1404,8 +1406,9 @@ static int seen_load(vg_store *store) {
   if (sqlite3_step(st) == SQLITE_ROW)
     count = sqlite3_column_int64(st, 0);
   sqlite3_finalize(st);
-  uint64_t bits = UINT64_C(1) << 20;
-  while (bits < (uint64_t)count * 20 && bits < (UINT64_C(1) << 31))
+  uint64_t bits = UINT64_C(1) << 24;
+  while (bits < ((uint64_t)count + (UINT64_C(1) << 20)) * 16 &&
+         bits < (UINT64_C(1) << 31))
     bits <<= 1;
   store->seen = calloc(bits / 64, sizeof *store->seen);
   if (!store->seen)

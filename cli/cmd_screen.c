@@ -449,12 +449,13 @@ int vg_cmd_screen(struct vg_cli *cli, size_t nwords, const char **words) {
   s.evict_due = EVICT_EVERY_RECORDS;
   if (s.store) {
     /* Checkpoints run on the writer's thread, where they overlap with
-     * screening: frequent small ones leave little for the close, which the
-     * run waits for. */
+     * screening, and the close waits for what is left: every 4096 pages
+     * (64 MiB) leaves little for it, without a sync of the database every
+     * few megabytes (measured: docs/performance.md). */
     struct vg_store_writer_hooks hooks = {.applied = on_applied,
                                           .arg = &s,
                                           .batch_records = BATCH_RECORDS,
-                                          .checkpoint_pages = 1000};
+                                          .checkpoint_pages = 4096};
     if (vg_store_writer_start(s.store, s.rs, &hooks, &s.writer) != VG_OK) {
       vg_cli_error("cannot write to the database '%s': %s", cli->db_path,
                    vg_store_errmsg(s.store));
