@@ -451,11 +451,13 @@ int vg_cmd_screen(struct vg_cli *cli, size_t nwords, const char **words) {
     /* Checkpoints run on the writer's thread, where they overlap with
      * screening, and the close waits for what is left: every 4096 pages
      * (64 MiB) leaves little for it, without a sync of the database every
-     * few megabytes (measured: docs/performance.md). */
+     * few megabytes; 16 chunks (2048 records) absorb the writer's pauses
+     * at commits and checkpoints (measured: docs/performance.md). */
     struct vg_store_writer_hooks hooks = {.applied = on_applied,
                                           .arg = &s,
                                           .batch_records = BATCH_RECORDS,
-                                          .checkpoint_pages = 4096};
+                                          .checkpoint_pages = 4096,
+                                          .queue_chunks = 16};
     if (vg_store_writer_start(s.store, s.rs, &hooks, &s.writer) != VG_OK) {
       vg_cli_error("cannot write to the database '%s': %s", cli->db_path,
                    vg_store_errmsg(s.store));
