@@ -157,8 +157,8 @@ static void evidence_json(struct vg_jsonw *w, const struct vg_evidence *e,
   vg_jsonw_lit(w, "}");
 }
 
-void vg_result_json_head(struct vg_jsonw *w, const struct vg_result *r,
-                         const struct vg_result_style *style) {
+static void result_json_head(struct vg_jsonw *w, const struct vg_result *r,
+                             const struct vg_result_style *style) {
   vg_jsonw_lit(w, "{\"record_id\":");
   vg_jsonw_str(w, r->id, r->id_len);
   vg_jsonw_lit(w, ",\"source\":");
@@ -193,7 +193,7 @@ void vg_result_json_head(struct vg_jsonw *w, const struct vg_result *r,
   vg_jsonw_lit(w, "],\"case_id\":");
 }
 
-void vg_result_json_tail(struct vg_jsonw *w, const struct vg_result *r) {
+static void result_json_tail(struct vg_jsonw *w, const struct vg_result *r) {
   if (r->nincomplete) {
     vg_jsonw_lit(w, ",\"incomplete\":[");
     for (size_t i = 0; i < r->nincomplete; i++) {
@@ -206,7 +206,7 @@ void vg_result_json_tail(struct vg_jsonw *w, const struct vg_result *r) {
   vg_jsonw_lit(w, "}");
 }
 
-void vg_jsonw_case_id(struct vg_jsonw *w, int64_t case_id) {
+static void case_id_json(struct vg_jsonw *w, int64_t case_id) {
   if (case_id > 0)
     vg_jsonw_int(w, case_id);
   else
@@ -215,7 +215,24 @@ void vg_jsonw_case_id(struct vg_jsonw *w, int64_t case_id) {
 
 void vg_result_json(struct vg_jsonw *w, const struct vg_result *r,
                     int64_t case_id, const struct vg_result_style *style) {
-  vg_result_json_head(w, r, style);
-  vg_jsonw_case_id(w, case_id);
-  vg_result_json_tail(w, r);
+  result_json_head(w, r, style);
+  case_id_json(w, case_id);
+  result_json_tail(w, r);
+}
+
+void vg_result_json_parts(struct vg_jsonw *w, const struct vg_result *r,
+                          const struct vg_result_style *style) {
+  result_json_head(w, r, style);
+  vg_jsonw_raw(w, "", 1);
+  result_json_tail(w, r);
+}
+
+void vg_result_json_join(struct vg_jsonw *w, const char *parts, size_t len,
+                         int64_t case_id) {
+  const char *split = memchr(parts, '\0', len);
+  size_t head = split ? (size_t)(split - parts) : len;
+  vg_jsonw_raw(w, parts, head);
+  case_id_json(w, case_id);
+  if (split)
+    vg_jsonw_raw(w, split + 1, len - head - 1);
 }

@@ -45,12 +45,12 @@ struct vg_result_style {
  * "incomplete" when a matching limit cut a rule short. */
 void vg_result_json(struct vg_jsonw *w, const struct vg_result *r,
                     int64_t case_id, const struct vg_result_style *style);
-/* The same line in three parts, for a case id known only later (the store
- * writer): everything before the case id, the id (null when 0), and the
- * rest. */
-void vg_result_json_head(struct vg_jsonw *w, const struct vg_result *r,
-                         const struct vg_result_style *style);
-void vg_jsonw_case_id(struct vg_jsonw *w, int64_t case_id);
-void vg_result_json_tail(struct vg_jsonw *w, const struct vg_result *r);
+/* The same line for a case id known only later (the store writer): the
+ * line's parts before and after the case id, apart at a NUL (JSON text
+ * holds none); then, given the id, the whole line. */
+void vg_result_json_parts(struct vg_jsonw *w, const struct vg_result *r,
+                          const struct vg_result_style *style);
+void vg_result_json_join(struct vg_jsonw *w, const char *parts, size_t len,
+                         int64_t case_id);
 
 #endif

@@ -353,13 +353,7 @@ static int on_applied(void *arg, const struct vg_store_applied *a) {
     vg_jsonw_raw(&r->answer, text, len);
     return 0;
   }
-  /* The result line, its case id between the two parts the worker wrote. */
-  const char *split = memchr(text, '\0', len);
-  size_t head = split ? (size_t)(split - text) : len;
-  vg_jsonw_raw(&r->answer, text, head);
-  vg_jsonw_case_id(&r->answer, a->outcome.case_id);
-  if (split)
-    vg_jsonw_raw(&r->answer, split + 1, len - head - 1);
+  vg_result_json_join(&r->answer, text, len, a->outcome.case_id);
   if (a->outcome.status == VG_INGEST_DUPLICATE && !r->answer.failed &&
       r->answer.len > 0) {
     /* Say so, inside the result object. */
@@ -452,9 +446,7 @@ static int screen_one(struct vg__worker *w, struct vg__reply *r,
     w->newest = res.observed_at;
   struct vg_result_style style = {w->rs, w->redact};
   tag_open(w, r, index, 0);
-  vg_result_json_head(&w->out, &res, &style);
-  vg_jsonw_raw(&w->out, "", 1);
-  vg_result_json_tail(&w->out, &res);
+  vg_result_json_parts(&w->out, &res, &style);
   if (w->out.failed)
     return VG_ENOMEM;
   rc = vg_store_writer_record(w->writer, w->ev, &res, json, len, w->out.data,

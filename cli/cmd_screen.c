@@ -40,6 +40,7 @@ struct screen {
   long evict_due;                /* records until the next eviction */
   bool dry_run, emit;
   struct vg_jsonw out;
+  struct vg_jsonw emit_line; /* the writer's thread's, for --emit */
   struct vg_result_style style;
   /* read and rejected are counted by the screening thread; with a store,
    * the others by the writer's thread (on_applied) until it finishes. */
@@ -161,8 +162,7 @@ static int evict_state(struct screen *s) {
 
 /* Called on the writer's thread for each record stored: the counts that
  * depend on the store, and the result line with --emit, which waits for
- * the record's case. The tag is the line before and after its case id,
- * apart at a NUL (JSON text holds none). */
+ * the record's case (the tag holds the rest of the line). */
 static int on_applied(void *arg, const struct vg_store_applied *a) {
   struct screen *s = arg;
   if (a->type != VG_APPLIED_RECORD)
@@ -176,17 +176,13 @@ static int on_applied(void *arg, const struct vg_store_applied *a) {
   }
   if (!a->tag)
     return VG_OK;
-  const char *split = memchr(a->tag, '\0', a->tag_len);
-  size_t head = split ? (size_t)(split - a->tag) : a->tag_len;
-  char id[32];
-  int idlen = a->outcome.case_id > 0 ? snprintf(id, sizeof id, "%lld",
-                                                (long long)a->outcome.case_id)
-                                     : snprintf(id, sizeof id, "null");
-  size_t tail = split ? a->tag_len - head - 1 : 0;
-  if (fwrite(a->tag, 1, head, stdout) != head ||
-      fwrite(id, 1, (size_t)idlen, stdout) != (size_t)idlen ||
-      fwrite(a->tag + head + 1, 1, tail, stdout) != tail ||
-      fputc('\n', stdout) == EOF)
+  vg_jsonw_reset(&s->emit_line);
+  vg_result_json_join(&s->emit_line, a->tag, a->tag_len, a->outcome.case_id);
+  vg_jsonw_raw(&s->emit_line, "\n", 1);
+  if (s->emit_line.failed)
+    return VG_ENOMEM;
+  if (fwrite(s->emit_line.data, 1, s->emit_line.len, stdout) !=
+      s->emit_line.len)
     return VG_EIO;
   return VG_OK;
 }
@@ -207,9 +203,7 @@ static int store_record(struct screen *s, const struct vg_source_item *item,
                         const struct vg_result *res) {
   if (s->emit) {
     vg_jsonw_reset(&s->out);
-    vg_result_json_head(&s->out, res, &s->style);
-    vg_jsonw_raw(&s->out, "", 1);
-    vg_result_json_tail(&s->out, res);
+    vg_result_json_parts(&s->out, res, &s->style);
     if (s->out.failed)
       return VG_ENOMEM;
   }
@@ -508,6 +502,7 @@ done:
   vg_store_close(s.state_store);
   vg_store_close(s.store);
   vg_jsonw_close(&s.out);
+  vg_jsonw_close(&s.emit_line);
   vg_eval_free(s.ev);
   vg_ruleset_free(s.rs);
   vg_csv_mapping_free(mapping);
