@@ -121,7 +121,7 @@ struct vg_store {
    * first lookup: most records have no hits and were never stored, and
    * the filter answers that without a query. */
   uint64_t *seen;
-  uint64_t seen_mask; /* bits - 1; a power of two */
+  uint64_t seen_mask; /* blocks - 1: a power of two, 512 bits a block */
   EVP_MD *sha256;     /* fetched once: a fetch per digest costs more than the
                          digest of a record */
   EVP_MD_CTX *mdctx;

@@ -346,6 +346,84 @@ static void test_hook_failure_keeps_whole_batches(void **state) {
   run_remove(&r);
 }
 
+/* Screens the sample with rules that never fire, through a writer on
+ * store, counting the duplicates. */
+static size_t rescreen_without_hits(vg_store *store, vg_ruleset *none) {
+  vg_eval *ev = vg_eval_new(none);
+  assert_non_null(ev);
+  struct seen seen = {0};
+  struct vg_store_writer_hooks hooks = {
+      .applied = on_applied, .arg = &seen, .batch_records = 1000};
+  vg_store_writer *w;
+  assert_int_equal(vg_store_writer_start(store, none, &hooks, &w), VG_OK);
+  for (size_t i = 0; i < sample.n; i++) {
+    struct vg_result res;
+    struct vg_reject rej;
+    if (vg_eval_record(ev, sample.text[i], sample.len[i], &res, &rej) != VG_OK)
+      continue;
+    assert_int_equal(res.nhits, 0);
+    assert_int_equal(vg_store_writer_record(w, ev, &res, sample.text[i],
+                                            sample.len[i], "0", 1),
+                     VG_OK);
+  }
+  assert_int_equal(vg_store_writer_finish(w), VG_OK);
+  vg_eval_free(ev);
+  free(seen.tags);
+  return seen.duplicates;
+}
+
+/* A stored record that comes again with the same content is a duplicate
+ * even when it no longer has hits (the rules changed): the filter of
+ * stored identities never says "not stored" for one that is, whether it
+ * was filled by this handle or loaded from the database. */
+static void test_stored_identity_found_without_hits(void **state) {
+  (void)state;
+  struct run r;
+  run_open(&r);
+  struct seen seen = {0};
+  size_t rejected = 0;
+  assert_int_equal(screen_through_writer(&r, &seen, 4096, &rejected), VG_OK);
+  free(seen.tags);
+  int64_t stored = count(r.path, "SELECT count(*) FROM records");
+  assert_true(stored > 100);
+  /* The same rule files' schemas, and no rules. */
+  char *dir = vgt_tempdir();
+  const char *kinds[] = {"travel", "job_advert", "premises"};
+  for (size_t k = 0; k < 3; k++) {
+    char from[512], to[512];
+    snprintf(from, sizeof from, VG_SOURCE_DIR "/rules/schemas/%s.yaml",
+             kinds[k]);
+    snprintf(to, sizeof to, "%s/schemas/%s.yaml", dir, kinds[k]);
+    char *text = vgt_read_file(from, NULL);
+    assert_non_null(text);
+    assert_int_equal(vgt_write_file(to, text), 0);
+    free(text);
+  }
+  struct vg_config cfg;
+  struct vg_diags diags;
+  vg_config_init(&cfg);
+  vg_diags_init(&diags);
+  vg_ruleset *none = NULL;
+  assert_int_equal(vg_ruleset_load(dir, &cfg, &diags, &none), VG_OK);
+  vg_diags_close(&diags);
+  vg_config_close(&cfg);
+  /* The handle that stored them, then a new one. */
+  assert_int_equal(rescreen_without_hits(r.store, none), (size_t)stored);
+  vg_store_close(r.store);
+  char err[256];
+  assert_int_equal(vg_store_open(r.path, false, &r.store, err, sizeof err),
+                   VG_OK);
+  assert_int_equal(rescreen_without_hits(r.store, none), (size_t)stored);
+  /* The handle's cached field flags belong to `none`: back to the rules
+   * the run's evaluator was made with, before `none` goes. */
+  assert_int_equal(vg_store_sync_fields(r.store, rules), VG_OK);
+  vg_ruleset_free(none);
+  vgt_rmtree(dir);
+  free(dir);
+  run_close(&r);
+  run_remove(&r);
+}
+
 /* A record whose text cannot be made canonical fails on the writer's
  * side; the screening side hears of it and the reason names the record. */
 static void test_writer_failure_reaches_caller(void **state) {
@@ -388,6 +466,7 @@ int main(void) {
       cmocka_unit_test(test_rejects_in_order),
       cmocka_unit_test(test_hook_failure_keeps_whole_batches),
       cmocka_unit_test(test_writer_failure_reaches_caller),
+      cmocka_unit_test(test_stored_identity_found_without_hits),
   };
   return cmocka_run_group_tests(tests, load_sample, free_sample);
 }
