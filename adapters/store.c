@@ -657,6 +657,7 @@ void vg_store_close(vg_store *store) {
   vg__item_free(store->item);
   free(store->item);
   vg__canon_scratch_free(&store->canon_scratch);
+  free(store->canon_input.p);
   EVP_MD_CTX_free(store->mdctx);
   EVP_MD_free(store->sha256);
   free(store->actor);
@@ -1308,12 +1309,14 @@ static int item_canonical(vg_store *store, struct vg__item *it) {
   if (!kc)
     return vg__store_error(store, VG_EINVAL, "record of an unknown kind");
   size_t at = it->text.len;
-  /* The input is read from the buffer written to: it must not move. */
-  if (vg__sbuf_reserve(&it->text, 2 * it->raw_len + 64) != 0)
+  /* Copied out first: the canonical text is appended to the buffer that
+   * holds the record, which may move as it grows. */
+  struct vg__sbuf *in = &store->canon_input;
+  in->len = 0;
+  if (vg__sbuf_put(in, it->text.p + it->raw, it->raw_len) != 0)
     return vg__store_error(store, VG_ENOMEM, "out of memory");
-  int rc = vg__canonical_append(&it->text, &store->canon_scratch,
-                                it->text.p + it->raw, it->raw_len, kc->drop,
-                                kc->ndrop);
+  int rc = vg__canonical_append(&it->text, &store->canon_scratch, in->p,
+                                it->raw_len, kc->drop, kc->ndrop);
   bool failed = rc != 0;
   it->content = at;
   it->content_len = it->text.len - at;
@@ -1333,41 +1336,33 @@ static int item_canonical(vg_store *store, struct vg__item *it) {
 static int item_fair(struct vg__item *it) {
   if (it->nvalues == 0)
     return 0;
-  /* Reserved whole first: the values are read from the buffer written to,
-   * which must not move meanwhile. */
-  size_t need = 2;
-  for (size_t i = 0; i < it->nvalues; i++)
-    need += 6 * (strlen(item_str(it, it->values[i].field)) +
-                 it->values[i].value_len) +
-            8;
-  if (vg__sbuf_reserve(&it->text, need + 1) != 0)
-    return VG_ENOMEM;
-  struct vg__sbuf *b = &it->text;
-  size_t at = b->len;
-  int rc = vg__sbuf_put(b, "{", 1);
+  /* Written aside, then added: the values are read from the item's text,
+   * which may move as it grows. */
+  struct vg__sbuf b = {0};
+  int rc = vg__sbuf_put(&b, "{", 1);
   for (size_t i = 0; rc == 0 && i < it->nvalues; i++) {
     const char *field = item_str(it, it->values[i].field);
     const char *value = item_str(it, it->values[i].value);
     if (i)
-      rc = vg__sbuf_put(b, ",", 1);
+      rc = vg__sbuf_put(&b, ",", 1);
     if (rc == 0)
-      rc = vg__sbuf_string(b, field, strlen(field));
+      rc = vg__sbuf_string(&b, field, strlen(field));
     if (rc == 0)
-      rc = vg__sbuf_put(b, ":", 1);
+      rc = vg__sbuf_put(&b, ":", 1);
     if (rc == 0)
       rc = value ? vg__sbuf_string(
-                       b, value,
+                       &b, value,
                        utf8_cut(value, it->values[i].value_len, FAIR_VALUE_MAX))
-                 : vg__sbuf_put(b, "null", 4);
+                 : vg__sbuf_put(&b, "null", 4);
   }
   if (rc == 0)
-    rc = vg__sbuf_put(b, "}", 1);
-  if (rc != 0)
-    return rc;
-  it->fair = at;
-  it->fair_len = b->len - at;
-  bool failed = false;
-  item_put(it, "", 0, &failed);
+    rc = vg__sbuf_put(&b, "}", 1);
+  bool failed = rc != 0;
+  if (!failed) {
+    it->fair = item_put(it, b.p, b.len, &failed);
+    it->fair_len = b.len;
+  }
+  free(b.p);
   return failed ? VG_ENOMEM : 0;
 }
 

@@ -129,6 +129,7 @@ struct vg_store {
   /* The canonical JSON writer's, used where items are applied (one thread
    * at a time). */
   struct vg__canon_scratch canon_scratch;
+  struct vg__sbuf canon_input; /* a record's text while it is made canonical */
 };
 
 #define OPEN_STATUSES "('new','in_review','escalated')"

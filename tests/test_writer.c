@@ -409,10 +409,14 @@ static void test_stored_identity_found_without_hits(void **state) {
   vg_config_close(&cfg);
   /* The handle that stored them, then a new one. */
   assert_int_equal(rescreen_without_hits(r.store, none), (size_t)stored);
+  /* The correlation state uses the handle's connection: it goes first. */
+  vg_corr_state_free(r.state);
   vg_store_close(r.store);
   char err[256];
   assert_int_equal(vg_store_open(r.path, false, &r.store, err, sizeof err),
                    VG_OK);
+  assert_int_equal(vg_store_corr_state(r.store, true, &r.state), VG_OK);
+  vg_eval_set_state(r.ev, r.state);
   assert_int_equal(rescreen_without_hits(r.store, none), (size_t)stored);
   /* The handle's cached field flags belong to `none`: back to the rules
    * the run's evaluator was made with, before `none` goes. */
