@@ -2,8 +2,9 @@
  * thread prepares each record (digests of identity, copies, hits JSON; no
  * SQL) and a writer thread applies them to the database in the order given
  * (canonical JSON, lookups, inserts), in batches. The database work of a
- * record costs about as much as its screening, so doing both at once nearly
- * halves a run; `vigia screen` and `vigia serve` both store this way.
+ * record costs about as much as its screening, so doing both at once takes
+ * about a third off a run; `vigia screen` and `vigia serve` both store this
+ * way.
  *
  * Records travel in chunks of entries, so the threads meet once per chunk
  * rather than once per record; a fixed ring of chunks bounds the memory
