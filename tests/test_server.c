@@ -1701,11 +1701,12 @@ static void test_store_failure(void **state) {
   json_decref(doc);
   /* Two requests sent at once share a batch: the first, answered before
    * the second fails, is rolled back with it and told so, by its id. */
-  char first[1024], second[1024];
+  char first[1024], second[1024], both[2100];
   screen_line(first, sizeof first, 9, "early", "D5", 2, 0);
   screen_line(second, sizeof second, 10, "boom", "D6", 2, 0);
-  snprintf(line, sizeof line, "%s\n%s", first, second);
-  assert_true(send_line(&c, line));
+  /* One write, both newlines in it: the server reads both at once. */
+  snprintf(both, sizeof both, "%s\n%s\n", first, second);
+  assert_true(send_all(c.fd, both, strlen(both)));
   for (int i = 0; i < 2; i++) {
     doc = read_json(&c);
     expect_error(doc, "internal");
