@@ -267,15 +267,25 @@ static struct entry *begin_entry(vg_store_writer *w, enum entry_type type,
   return e;
 }
 
+/* The next entry, of type, with its tag; NULL (and *rc why) when the run
+ * has failed or memory ran out. */
+static struct entry *queue_entry(vg_store_writer *w, enum entry_type type,
+                                 const char *tag, size_t tag_len, int *rc) {
+  if ((*rc = producer_error(w)) != 0)
+    return NULL;
+  struct entry *e = begin_entry(w, type, tag, tag_len);
+  if (!e)
+    *rc = VG_ENOMEM;
+  return e;
+}
+
 int vg_store_writer_record(vg_store_writer *w, vg_eval *ev,
                            const struct vg_result *res, const char *json,
                            size_t json_len, const char *tag, size_t tag_len) {
-  int rc = producer_error(w);
-  if (rc != 0)
-    return rc;
-  struct entry *e = begin_entry(w, ENTRY_RECORD, tag, tag_len);
+  int rc;
+  struct entry *e = queue_entry(w, ENTRY_RECORD, tag, tag_len, &rc);
   if (!e)
-    return VG_ENOMEM;
+    return rc;
   rc = vg__item_prepare(w->store, ev, res, json, json_len, &e->item);
   if (rc != 0)
     return prep_failed(w, rc, e->item.err);
@@ -287,12 +297,10 @@ int vg_store_writer_reject(vg_store_writer *w, const char *source, long line,
                            const char *where, const char *reason,
                            const char *raw, size_t raw_len, bool is_warning,
                            const char *tag, size_t tag_len) {
-  int rc = producer_error(w);
-  if (rc != 0)
-    return rc;
-  struct entry *e = begin_entry(w, ENTRY_REJECT, tag, tag_len);
+  int rc;
+  struct entry *e = queue_entry(w, ENTRY_REJECT, tag, tag_len, &rc);
   if (!e)
-    return VG_ENOMEM;
+    return rc;
   bool failed = false;
   e->source = put(&e->bytes, source, source ? strlen(source) : 0, &failed);
   e->where = put(&e->bytes, where, where ? strlen(where) : 0, &failed);
@@ -308,11 +316,9 @@ int vg_store_writer_reject(vg_store_writer *w, const char *source, long line,
 }
 
 int vg_store_writer_mark(vg_store_writer *w, const char *tag, size_t tag_len) {
-  int rc = producer_error(w);
-  if (rc != 0)
+  int rc;
+  if (!queue_entry(w, ENTRY_MARK, tag, tag_len, &rc))
     return rc;
-  if (!begin_entry(w, ENTRY_MARK, tag, tag_len))
-    return VG_ENOMEM;
   w->chunks[w->head].n++;
   return 0;
 }

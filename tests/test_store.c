@@ -54,15 +54,7 @@ static void raw_sql(struct fixture *f, const char *sql) {
 }
 
 static int64_t raw_count(struct fixture *f, const char *sql) {
-  sqlite3 *db;
-  sqlite3_stmt *st;
-  assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-  assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-  int64_t n = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return n;
+  return vgt_sql_int(f->path, sql);
 }
 
 /* A running total as `stats` reports it (which folds the batches' logged

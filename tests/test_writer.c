@@ -253,18 +253,6 @@ static void test_same_as_direct(void **state) {
   run_remove(&threaded);
 }
 
-static int64_t count(const char *path, const char *sql) {
-  sqlite3 *db;
-  sqlite3_stmt *st;
-  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-  assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-  int64_t n = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return n;
-}
-
 /* The same sample again: every stored record is a duplicate, no case is
  * opened, and nothing new is stored. */
 static void test_rerun_duplicates(void **state) {
@@ -274,14 +262,14 @@ static void test_rerun_duplicates(void **state) {
   struct seen first = {0}, second = {0};
   size_t rejected = 0;
   assert_int_equal(screen_through_writer(&r, &first, 4096, &rejected), VG_OK);
-  int64_t stored = count(r.path, "SELECT count(*) FROM records");
-  int64_t cases = count(r.path, "SELECT count(*) FROM cases");
+  int64_t stored = vgt_sql_int(r.path, "SELECT count(*) FROM records");
+  int64_t cases = vgt_sql_int(r.path, "SELECT count(*) FROM cases");
   assert_true(stored > 50);
   assert_int_equal(screen_through_writer(&r, &second, 4096, &rejected), VG_OK);
   assert_int_equal((int64_t)second.duplicates, stored);
   assert_int_equal(second.opened, 0);
-  assert_int_equal(count(r.path, "SELECT count(*) FROM records"), stored);
-  assert_int_equal(count(r.path, "SELECT count(*) FROM cases"), cases);
+  assert_int_equal(vgt_sql_int(r.path, "SELECT count(*) FROM records"), stored);
+  assert_int_equal(vgt_sql_int(r.path, "SELECT count(*) FROM cases"), cases);
   free(first.tags);
   free(second.tags);
   run_close(&r);
@@ -302,12 +290,13 @@ static void test_rejects_in_order(void **state) {
                                             NULL, 0),
                      VG_OK);
   assert_int_equal(vg_store_writer_finish(w), VG_OK);
-  assert_int_equal(count(r.path, "SELECT count(*) FROM rejects"), 10);
-  assert_int_equal(count(r.path, "SELECT count(*) FROM rejects WHERE "
-                                 "line = id AND source = 'in.ndjson'"),
+  assert_int_equal(vgt_sql_int(r.path, "SELECT count(*) FROM rejects"), 10);
+  assert_int_equal(vgt_sql_int(r.path, "SELECT count(*) FROM rejects WHERE "
+                                       "line = id AND source = 'in.ndjson'"),
                    10);
-  assert_int_equal(count(r.path, "SELECT sum(warning) FROM rejects"), 1);
-  assert_int_equal(count(r.path, "SELECT line FROM rejects WHERE warning"), 4);
+  assert_int_equal(vgt_sql_int(r.path, "SELECT sum(warning) FROM rejects"), 1);
+  assert_int_equal(
+      vgt_sql_int(r.path, "SELECT line FROM rejects WHERE warning"), 4);
   run_close(&r);
   run_remove(&r);
 }
@@ -327,11 +316,12 @@ static void test_hook_failure_keeps_whole_batches(void **state) {
   /* Batches of 300 records and rejects: those committed before the 1,000th
    * record, no more, no fewer. */
   int64_t kept =
-      count(r.path, "SELECT coalesce(sum(screened), 0) FROM kind_totals") +
-      count(r.path, "SELECT count(*) FROM rejects");
+      vgt_sql_int(r.path,
+                  "SELECT coalesce(sum(screened), 0) FROM kind_totals") +
+      vgt_sql_int(r.path, "SELECT count(*) FROM rejects");
   assert_int_equal(kept % 300, 0);
   assert_true(kept >= 900 && kept < 999 + 300);
-  assert_true(count(r.path, "SELECT count(*) FROM records") > 0);
+  assert_true(vgt_sql_int(r.path, "SELECT count(*) FROM records") > 0);
   sqlite3 *db;
   sqlite3_stmt *st;
   assert_int_equal(sqlite3_open(r.path, &db), SQLITE_OK);
@@ -384,7 +374,7 @@ static void test_stored_identity_found_without_hits(void **state) {
   size_t rejected = 0;
   assert_int_equal(screen_through_writer(&r, &seen, 4096, &rejected), VG_OK);
   free(seen.tags);
-  int64_t stored = count(r.path, "SELECT count(*) FROM records");
+  int64_t stored = vgt_sql_int(r.path, "SELECT count(*) FROM records");
   assert_true(stored > 100);
   /* The same rule files' schemas, and no rules. */
   char *dir = vgt_tempdir();
@@ -458,7 +448,7 @@ static void test_writer_failure_reaches_caller(void **state) {
   assert_int_not_equal(frc, VG_OK);
   assert_non_null(strstr(vg_store_errmsg(r.store), "canonical JSON"));
   /* Nothing of the failed batch was kept. */
-  assert_int_equal(count(r.path, "SELECT count(*) FROM records"), 0);
+  assert_int_equal(vgt_sql_int(r.path, "SELECT count(*) FROM records"), 0);
   run_close(&r);
   run_remove(&r);
 }

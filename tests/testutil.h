@@ -23,6 +23,11 @@ void vgt_rmtree(const char *path);
  * is non-NULL; returns the exit status, or -1. */
 int vgt_run(const char *command, char **out);
 
+/* The integer in the first column of the first row sql gives on the
+ * database at path, read through a connection of its own (as someone with
+ * file access could); fails the test when there is no row. */
+int64_t vgt_sql_int(const char *path, const char *sql);
+
 /* The value at a dotted path ("flight.legs") of a JSON object, or NULL. */
 json_t *vgt_json_at(json_t *obj, const char *path);
 /* The string at a dotted path, or "(absent)"; fails the test when the
