@@ -720,6 +720,7 @@ int vg__worker_init(struct vg__worker *w, struct vg__shared *shared,
                                         .arg = w,
                                         .batch_records = MAX_BATCH_RECORDS,
                                         .keep_going = true,
+                                        .checkpoint_thread = true,
                                         .queue_chunks = 32};
   if (rc == 0 && vg_store_writer_start(store, rs, &hooks, &w->writer) != 0) {
     snprintf(err, errlen, "%s", vg_store_errmsg(store));

@@ -610,7 +610,6 @@ int vg_store_open(const char *path, bool create, vg_store **out, char *err,
                    "PRAGMA synchronous = NORMAL; "
                    "PRAGMA cache_size = -65536; "
                    "PRAGMA temp_store = MEMORY; "
-                   "PRAGMA wal_autocheckpoint = 8192; "
                    "PRAGMA mmap_size = 67108864; "
                    "PRAGMA foreign_keys = ON",
                    NULL, NULL, NULL) != SQLITE_OK) {
@@ -618,6 +617,7 @@ int vg_store_open(const char *path, bool create, vg_store **out, char *err,
              sqlite3_errmsg(store->db));
     goto fail;
   }
+  sqlite3_wal_autocheckpoint(store->db, VG__CHECKPOINT_PAGES);
   if ((rc = migrate(store)) != 0) {
     snprintf(err, errlen, "%s: %s", path, store->errmsg);
     goto fail;

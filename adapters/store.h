@@ -100,8 +100,12 @@ struct vg_store_writer_hooks {
    * later call (a file run); true: the writer goes on (a server). */
   bool keep_going;
   /* Checkpoint the write-ahead log every so many pages (0: the store's
-   * default). They run in the writer's commits. */
+   * default). They run in the writer's commits, unless checkpoint_thread. */
   int checkpoint_pages;
+  /* Checkpoints on a thread and connection of their own, beside the
+   * commits (a server, whose clients wait for each commit); a commit then
+   * pauses only to copy the last few pages of the log. */
+  bool checkpoint_thread;
   /* Chunks of up to 128 entries handed over and not yet stored, at most
    * (1-32; 0: 4); each keeps its entries' buffers. Full chunks (a file)
    * need few; a server handing over each request needs more. */

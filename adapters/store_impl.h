@@ -242,6 +242,20 @@ void vg__store_abort_batch(vg_store *store);
  * already stored. */
 int vg__store_ready(vg_store *store, const vg_ruleset *rs);
 
+/* The store's checkpoint interval in pages, unless its user sets one. */
+#define VG__CHECKPOINT_PAGES 8192
+
+/* The store's checkpoints on a thread and connection of their own
+ * (store_checkpoint.c): started, they replace SQLite's checkpoints inside
+ * commits, and begin once the log holds `pages` pages. Returns NULL where
+ * that cannot be (an in-memory store, no threads, no second connection):
+ * SQLite's checkpoints then stay. */
+struct vg__checkpointer;
+struct vg__checkpointer *vg__checkpointer_start(vg_store *store, int pages);
+/* Stops the thread and gives the checkpoints back to SQLite's commits,
+ * every `pages` pages. */
+void vg__checkpointer_stop(struct vg__checkpointer *c, int pages);
+
 /* Appends an audit event for case_id inside the caller's transaction and
  * links it into the chain. from/to/note/reason may be NULL. */
 int vg__store_event(vg_store *store, int64_t case_id, const char *actor,

@@ -62,6 +62,7 @@ struct vg_store_writer {
   size_t nchunks;     /* in the ring (hooks.queue_chunks) */
   size_t head, count; /* the producer fills chunks[head]; count are full */
   bool finishing;
+  struct vg__checkpointer *checkpointer; /* NULL: SQLite's checkpoints */
   long in_batch; /* writer thread: entries applied since the last commit */
   const struct chunk *applying; /* writer thread: the chunk being applied */
   atomic_int error; /* the writer's failure that stops it, 0 while none */
@@ -380,8 +381,11 @@ int vg_store_writer_start(vg_store *store, const vg_ruleset *rs,
     free(w);
     return rc;
   }
-  if (w->hooks.checkpoint_pages > 0)
-    sqlite3_wal_autocheckpoint(store->db, w->hooks.checkpoint_pages);
+  if (w->hooks.checkpoint_pages <= 0)
+    w->hooks.checkpoint_pages = VG__CHECKPOINT_PAGES;
+  sqlite3_wal_autocheckpoint(store->db, w->hooks.checkpoint_pages);
+  if (w->hooks.checkpoint_thread)
+    w->checkpointer = vg__checkpointer_start(store, w->hooks.checkpoint_pages);
   /* SQLite built without threads: the same order of work on one. */
   w->threaded = sqlite3_threadsafe() != 0;
   if (w->threaded) {
@@ -414,6 +418,7 @@ int vg_store_writer_finish(vg_store_writer *w) {
     pthread_cond_destroy(&w->filled);
     pthread_cond_destroy(&w->emptied);
   }
+  vg__checkpointer_stop(w->checkpointer, w->hooks.checkpoint_pages);
   int rc = atomic_load(&w->error);
   /* Nothing of a failed run's open batch may be committed by a later
    * close: the records after the failure were not all stored. */
