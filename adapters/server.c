@@ -116,7 +116,7 @@ struct vg_server {
   int status;
 };
 
-static void flush(struct vg__conn *c);
+static bool flush(struct vg__conn *c);
 static void pump(struct vg__conn *c);
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
@@ -292,53 +292,116 @@ static void on_write(uv_write_t *req, int status) {
   maybe_close(c);
 }
 
-/* Writes the answers ready at the head of the connection's order. */
-static void flush(struct vg__conn *c) {
-  while (!c->closing && c->head && c->head->ready) {
-    struct write_req *wr = calloc(1, sizeof *wr);
-    if (!wr) {
-      close_conn(c, "out of memory");
-      return;
+/* Takes the answers from the head of the connection's order up to last:
+ * they are written or being written. */
+static struct vg__reply *take_answers(struct vg__conn *c,
+                                      struct vg__reply *last, size_t n) {
+  struct vg__reply *taken = c->head;
+  c->head = last->next;
+  if (!c->head)
+    c->tail = NULL;
+  last->next = NULL;
+  c->unanswered -= n;
+  return taken;
+}
+
+/* Hands the answers that a direct write left over to libuv, from byte
+ * `done` of the first buffer on; the replies are freed once written. */
+static bool queue_write(struct vg__conn *c, struct vg__reply *replies,
+                        const uv_buf_t *bufs, size_t n, size_t bytes,
+                        size_t event_bytes, size_t done) {
+  struct write_req *wr = calloc(1, sizeof *wr);
+  if (!wr) {
+    for (struct vg__reply *r = replies, *next; r; r = next) {
+      next = r->next;
+      reply_free(r);
     }
+    c->held -= bytes;
+    c->backlog -= event_bytes;
+    close_conn(c, "out of memory");
+    return false;
+  }
+  size_t m = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (done >= bufs[i].len) {
+      done -= bufs[i].len;
+      continue;
+    }
+    wr->bufs[m++] =
+        uv_buf_init(bufs[i].base + done, (unsigned)(bufs[i].len - done));
+    done = 0;
+  }
+  wr->replies = replies;
+  wr->conn = c;
+  wr->bytes = bytes;
+  wr->event_bytes = event_bytes;
+  wr->req.data = wr;
+  c->writing++;
+  int rc = uv_write(&wr->req, &c->h.stream, wr->bufs, (unsigned)m, on_write);
+  if (rc != 0) {
+    /* Not queued: undo and drop the connection. */
+    c->writing--;
+    for (struct vg__reply *r = replies, *next; r; r = next) {
+      next = r->next;
+      reply_free(r);
+    }
+    c->held -= bytes;
+    c->backlog -= event_bytes;
+    free(wr);
+    close_conn(c, uv_strerror(rc));
+    return false;
+  }
+  return true;
+}
+
+/* Writes the answers ready at the head of the connection's order. Most
+ * go out at once with a direct write (no request, no callback: libuv
+ * would otherwise touch the connection's poll registration after every
+ * completed write); what the socket does not take is queued. Returns
+ * whether answers were written at once, so the caller reads again and
+ * closes as a completed write would have it do. */
+static bool flush(struct vg__conn *c) {
+  bool written = false;
+  while (!c->closing && c->head && c->head->ready) {
+    uv_buf_t bufs[MAX_WRITE_BUFS];
     struct vg__reply *last = NULL;
-    size_t n = 0;
+    size_t n = 0, bytes = 0, event_bytes = 0;
     for (struct vg__reply *r = c->head; r && r->ready && n < MAX_WRITE_BUFS;
          r = r->next) {
       if (r->len == 0) { /* the worker could not even say it failed */
-        free(wr);
         close_conn(c, "out of memory");
-        return;
+        return written;
       }
-      wr->bufs[n++] = uv_buf_init(r->data, (unsigned)r->len);
-      wr->bytes += r->len;
+      bufs[n++] = uv_buf_init(r->data, (unsigned)r->len);
+      bytes += r->len;
       if (r->event)
-        wr->event_bytes += r->len;
+        event_bytes += r->len;
       last = r;
     }
-    wr->replies = c->head;
-    wr->conn = c;
-    c->head = last->next;
-    if (!c->head)
-      c->tail = NULL;
-    last->next = NULL;
-    c->unanswered -= n;
-    wr->req.data = wr;
-    c->writing++;
-    int rc = uv_write(&wr->req, &c->h.stream, wr->bufs, (unsigned)n, on_write);
-    if (rc != 0) {
-      /* Not queued: undo and drop the connection. */
-      c->writing--;
-      for (struct vg__reply *r = wr->replies, *next; r; r = next) {
+    /* Only when nothing is queued, or the order of bytes would change. */
+    int done =
+        c->writing ? UV_EAGAIN : uv_try_write(&c->h.stream, bufs, (unsigned)n);
+    if (done < 0 && done != UV_EAGAIN) {
+      close_conn(c, uv_strerror(done));
+      return written;
+    }
+    struct vg__reply *replies = take_answers(c, last, n);
+    if (done > 0 && (size_t)done == bytes) {
+      for (struct vg__reply *r = replies, *next; r; r = next) {
         next = r->next;
         reply_free(r);
       }
-      c->held -= wr->bytes;
-      c->backlog -= wr->event_bytes;
-      free(wr);
-      close_conn(c, uv_strerror(rc));
-      return;
+      c->held -= bytes;
+      c->backlog -= event_bytes;
+      c->progress_ms = uv_now(&c->srv->loop);
+      written = true;
+      continue;
     }
+    if (!queue_write(c, replies, bufs, n, bytes, event_bytes,
+                     done > 0 ? (size_t)done : 0))
+      return written;
   }
+  return written;
 }
 
 /* --------------------------------------------------------------- requests */
@@ -520,6 +583,24 @@ static bool can_take(const struct vg__conn *c) {
   return c->held < c->srv->opts.max_pending && c->unanswered < MAX_UNANSWERED;
 }
 
+/* Reads while the connection's bounds leave room, and stops reading
+ * when they do not. */
+static void read_as_bounds_allow(struct vg__conn *c) {
+  bool want = can_take(c);
+  if (want && !c->reading) {
+    if (uv_read_start(&c->h.stream, on_alloc, on_read) == 0)
+      c->reading = true;
+  } else if (!want && c->reading) {
+    uv_read_stop(&c->h.stream);
+    c->reading = false;
+    if (!c->paused_logged) {
+      c->paused_logged = true;
+      vg__log("conn %llu: not reading its answers; reading paused",
+              (unsigned long long)c->num);
+    }
+  }
+}
+
 /* Handles the complete lines held, as far as the connection's bounds
  * allow, and reads more only when there is room for it. */
 static void pump(struct vg__conn *c) {
@@ -554,22 +635,11 @@ static void pump(struct vg__conn *c) {
   if (!c->closing)
     vg_linebuf_release(&c->in);
   submit(srv);
-  flush(c);
-  if (c->closing || c->input_done)
-    return;
-  bool want = can_take(c);
-  if (want && !c->reading) {
-    if (uv_read_start(&c->h.stream, on_alloc, on_read) == 0)
-      c->reading = true;
-  } else if (!want && c->reading) {
-    uv_read_stop(&c->h.stream);
-    c->reading = false;
-    if (!c->paused_logged) {
-      c->paused_logged = true;
-      vg__log("conn %llu: not reading its answers; reading paused",
-              (unsigned long long)c->num);
-    }
-  }
+  bool written = flush(c);
+  if (!c->closing && !c->input_done)
+    read_as_bounds_allow(c);
+  if (written)
+    maybe_close(c);
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
@@ -715,11 +785,15 @@ static void publish(struct vg_server *srv, const struct vg__event *ev) {
       unsubscribe(c);
       answer_now(c, line, (size_t)n, false);
       finish_input(c, "subscriber too slow");
-      flush(c);
-      continue;
+    } else {
+      answer_now(c, ev->data, ev->len, true);
     }
-    answer_now(c, ev->data, ev->len, true);
-    flush(c);
+    /* Written at once: as after a completed write, room to read again,
+     * or the end of a connection that was to close. */
+    if (flush(c)) {
+      pump(c);
+      maybe_close(c);
+    }
   }
 }
 
