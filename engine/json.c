@@ -749,22 +749,122 @@ void vg_json_iter_init(struct vg_json_iter *it, const char *buf,
   it->end = array->start + array->len - 1; /* the closing ']' */
 }
 
-bool vg_json_iter_next(struct vg_json_iter *it, struct vg_json_token *elem) {
-  const uchar *base = (const uchar *)it->buf;
-  struct scan s = {base, base + it->end, NULL, NULL, NULL};
-  const uchar *p = skip_ws(base + it->pos, s.end);
-  if (p >= s.end)
-    return false;
-  /* The buffer was validated, so rescanning the element cannot fail; the
-   * depth passed is only a bound, and the element is shallower than the
-   * record that held it. */
-  p = scan_value(&s, p, 0, NULL, elem);
-  if (!p) {
-    it->pos = it->end;
-    return false;
+/* Skipping over a value of a buffer vg_json_scan accepted needs none of
+ * its checks: only quotes and backslashes matter inside strings, and
+ * brackets, commas and quotes outside. A request's records are iterated
+ * twice before each is scanned for its fields, so this is worth having
+ * apart from the checking scanner. */
+
+/* p is at the opening quote; returns the byte after the closing one and
+ * notes whether the contents hold escapes. */
+static const uchar *skip_string(const uchar *p, const uchar *end,
+                                uint8_t *escaped) {
+  const uchar *q = p + 1;
+  for (;;) {
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"');
+    const __m128i bslash = _mm_set1_epi8('\\');
+    while (end - q >= 16) {
+      __m128i v = _mm_loadu_si128((const __m128i *)(const void *)q);
+      unsigned mask = (unsigned)_mm_movemask_epi8(
+          _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)));
+      if (mask) {
+        q += __builtin_ctz(mask);
+        break;
+      }
+      q += 16;
+    }
+#endif
+    while (q < end && *q != '"' && *q != '\\')
+      q++;
+    if (q >= end)
+      return end;
+    if (*q == '"')
+      return q + 1;
+    /* An escape: the byte after the backslash is never the string's end
+     * (the four hex digits of \uXXXX need no care either). */
+    *escaped = 1;
+    q += 2;
   }
-  p = skip_ws(p, s.end);
-  if (p < s.end && *p == ',')
+}
+
+/* p is at '{' or '['; returns the byte after the matching bracket and
+ * counts the members or elements at the first level. */
+static const uchar *skip_container(const uchar *p, const uchar *end,
+                                   uint32_t *count) {
+  int depth = 0;
+  uint32_t commas = 0;
+  bool any = false;
+  uint8_t escaped = 0;
+  for (const uchar *q = p; q < end;) {
+    switch (*q) {
+    case '"':
+      any |= depth == 1;
+      q = skip_string(q, end, &escaped);
+      continue;
+    case '{':
+    case '[':
+      any |= depth == 1;
+      depth++;
+      break;
+    case '}':
+    case ']':
+      if (--depth == 0) {
+        *count = any ? commas + 1 : 0;
+        return q + 1;
+      }
+      break;
+    case ',':
+      commas += depth == 1;
+      break;
+    case ' ':
+    case '\t':
+    case '\n':
+    case '\r':
+      break;
+    default:
+      any |= depth == 1;
+    }
+    q++;
+  }
+  *count = 0;
+  return end;
+}
+
+bool vg_json_iter_next(struct vg_json_iter *it, struct vg_json_token *elem) {
+  const uchar *base = (const uchar *)it->buf, *end = base + it->end;
+  const uchar *p = skip_ws(base + it->pos, end), *q;
+  if (p >= end)
+    return false;
+  memset(elem, 0, sizeof *elem);
+  elem->start = (uint32_t)(p - base);
+  switch (*p) {
+  case '"':
+    q = skip_string(p, end, &elem->escaped);
+    elem->kind = VG_JSON_STRING;
+    elem->start++;
+    elem->len = (uint32_t)(q - p - 2);
+    break;
+  case '{':
+  case '[':
+    elem->kind = *p == '{' ? VG_JSON_OBJECT : VG_JSON_ARRAY;
+    q = skip_container(p, end, &elem->count);
+    elem->len = (uint32_t)(q - p);
+    break;
+  default:
+    /* A number or a literal: up to the next separator. */
+    q = p;
+    while (q < end && *q != ',' && *q != ' ' && *q != '\t' && *q != '\n' &&
+           *q != '\r')
+      q++;
+    elem->len = (uint32_t)(q - p);
+    elem->kind = *p == 't'   ? VG_JSON_TRUE
+                 : *p == 'f' ? VG_JSON_FALSE
+                 : *p == 'n' ? VG_JSON_NULL
+                             : VG_JSON_NUMBER;
+  }
+  p = skip_ws(q, end);
+  if (p < end && *p == ',')
     p++;
   it->pos = (uint32_t)(p - base);
   return true;

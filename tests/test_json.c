@@ -570,6 +570,46 @@ static void test_arrays(void **state) {
   vg_pathtrie_free(trie);
 }
 
+/* Elements whose text holds what could end them early: quotes and
+ * backslashes escaped inside strings, brackets and commas inside strings,
+ * empty containers, white space around members. Each comes back whole,
+ * with its count and escape flag. */
+static void test_array_elements_with_tricky_text(void **state) {
+  (void)state;
+  static const char *const paths[] = {"a"};
+  struct vg_pathtrie *trie = make_trie(paths, 1);
+  struct vg_json_token tok[1], el;
+  struct vg_json_error err;
+  const char *doc =
+      "{\"a\":[\"q\\\"]\",\"b\\\\\",\"{[,\",[\"]\", {\"k\" : \"}\" , "
+      "\"l\":[ ]} ],{ },[\n],{\"x\":{\"y\":[1,{}]}},12.5e-3 ]}";
+  assert_int_equal(scan_exact(trie, doc, strlen(doc), tok, &err), 0);
+  assert_int_equal(tok[0].count, 8);
+  static const struct {
+    int kind;
+    const char *text;
+    uint32_t count;
+    uint8_t escaped;
+  } want[] = {{VG_JSON_STRING, "q\\\"]", 0, 1},
+              {VG_JSON_STRING, "b\\\\", 0, 1},
+              {VG_JSON_STRING, "{[,", 0, 0},
+              {VG_JSON_ARRAY, "[\"]\", {\"k\" : \"}\" , \"l\":[ ]} ]", 2, 0},
+              {VG_JSON_OBJECT, "{ }", 0, 0},
+              {VG_JSON_ARRAY, "[\n]", 0, 0},
+              {VG_JSON_OBJECT, "{\"x\":{\"y\":[1,{}]}}", 1, 0},
+              {VG_JSON_NUMBER, "12.5e-3", 0, 0}};
+  struct vg_json_iter it;
+  vg_json_iter_init(&it, doc, &tok[0]);
+  for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+    assert_true(vg_json_iter_next(&it, &el));
+    assert_token(doc, &el, want[i].kind, want[i].text);
+    assert_int_equal(el.count, want[i].count);
+    assert_int_equal(el.escaped, want[i].escaped);
+  }
+  assert_false(vg_json_iter_next(&it, &el));
+  vg_pathtrie_free(trie);
+}
+
 static void check_number(const char *text, double value, bool integral,
                          int64_t ivalue) {
   double d = -12345;
@@ -801,6 +841,7 @@ int main(void) {
       cmocka_unit_test(test_repeated_keys),
       cmocka_unit_test(test_escaped_keys),
       cmocka_unit_test(test_arrays),
+      cmocka_unit_test(test_array_elements_with_tricky_text),
       cmocka_unit_test(test_numbers),
       cmocka_unit_test(test_unescape),
       cmocka_unit_test(test_large_record),
