@@ -69,6 +69,12 @@ struct vg_request {
   struct vg_json_token records;
   bool batch; /* `records` was given */
   size_t nrecords;
+  /* With `records`: where each record sits in the line (start and length
+   * of its text), found while checking them, so that screening them does
+   * not scan the array again. */
+  struct vg_json_span {
+    uint32_t start, len;
+  } * record_spans;
   /* auth */
   char *token;
   size_t token_len;

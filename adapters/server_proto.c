@@ -172,6 +172,7 @@ void vg_request_parser_free(struct vg_request_parser *p) {
 }
 
 void vg_request_close(struct vg_request *req) {
+  free(req->record_spans);
   free(req->token);
   free(req->note);
   free(req->reason);
@@ -321,17 +322,23 @@ static int parse_screen(struct parse *ps, struct vg_request *req) {
   const struct vg_json_token *arr = &ps->tok[K_RECORDS];
   if (arr->kind != VG_JSON_ARRAY)
     return fail(ps, "'records' must be an array of JSON objects");
+  req->records = *arr;
+  req->batch = true;
+  req->record_spans =
+      malloc((arr->count ? arr->count : 1) * sizeof *req->record_spans);
+  if (!req->record_spans)
+    return VG_ENOMEM;
   struct vg_json_iter it;
   struct vg_json_token elem;
   size_t i = 0;
   vg_json_iter_init(&it, ps->line, arr);
-  while (vg_json_iter_next(&it, &elem)) {
+  while (i < arr->count && vg_json_iter_next(&it, &elem)) {
     if (elem.kind != VG_JSON_OBJECT)
       return fail(ps, "'records' element %zu is not a JSON object", i + 1);
+    req->record_spans[i].start = elem.start;
+    req->record_spans[i].len = elem.len;
     i++;
   }
-  req->records = *arr;
-  req->batch = true;
   req->nrecords = i;
   return 0;
 }

@@ -473,12 +473,9 @@ static void screen_request(struct vg__worker *w, struct vg__reply *r) {
   if (!q->batch) {
     rc = screen_one(w, r, r->line + q->records.start, q->records.len, 0);
   } else {
-    struct vg_json_iter it;
-    struct vg_json_token elem;
-    size_t i = 0;
-    vg_json_iter_init(&it, r->line, &q->records);
-    while (rc == 0 && vg_json_iter_next(&it, &elem))
-      rc = screen_one(w, r, r->line + elem.start, elem.len, i++);
+    for (size_t i = 0; rc == 0 && i < q->nrecords; i++)
+      rc = screen_one(w, r, r->line + q->record_spans[i].start,
+                      q->record_spans[i].len, i);
   }
   if (rc != 0 && rc != VG_ENOMEM)
     vg__log("screening failed: %s", vg_store_errmsg(w->store));

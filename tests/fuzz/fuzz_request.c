@@ -55,7 +55,8 @@ static void check_answer(const struct vg_request *req, const char *err) {
   vg__answer_error(&w, req->id, req->id_len, "bad_request", err);
   check(!w.failed && w.len > 0 && w.data[w.len - 1] == '\n',
         "answer not built");
-  json_t *doc = json_loadb(w.data, w.len - 1, 0, NULL);
+  /* An id is echoed as the client wrote it, "\u0000" included. */
+  json_t *doc = json_loadb(w.data, w.len - 1, JSON_ALLOW_NUL, NULL);
   if (!doc && beyond_jansson(w.data, w.len - 1)) {
     vg_jsonw_close(&w);
     return;
@@ -98,6 +99,14 @@ static void compare(const char *line, size_t len,
       check(json_is_array(recs) && json_equal(mine, recs),
             "records differ from jansson");
       check(req->nrecords == json_array_size(recs), "record count differs");
+      for (size_t i = 0; i < req->nrecords; i++) {
+        const struct vg_json_span *sp = &req->record_spans[i];
+        check(sp->start + (size_t)sp->len <= len, "record outside the line");
+        json_t *rec = load(line + sp->start, sp->len);
+        check(rec && json_equal(rec, json_array_get(recs, i)),
+              "a record's place differs from jansson");
+        json_decref(rec);
+      }
     } else {
       check(json_is_object(one) && json_equal(mine, one),
             "record differs from jansson");
