@@ -307,7 +307,8 @@ static long rss_kb(pid_t pid) {
 
 struct conn {
   int fd;
-  size_t out_len, out_off; /* the request being sent: its bytes sent */
+  const char *out;         /* the request being sent */
+  size_t out_len, out_off; /* its length, and the bytes sent */
   char *in;
   size_t in_len, in_cap;
   size_t inflight;
@@ -332,42 +333,56 @@ static void conn_close(struct conn *c) {
   free(c->in);
 }
 
-/* Builds a screen request for records [from, from + n). */
-static size_t build(char **buf, size_t *cap, const struct records *r,
-                    size_t from, size_t n, size_t id) {
-  size_t need = 64;
-  for (size_t i = 0; i < n; i++)
-    need += r->len[from + i] + 1;
-  if (need > *cap) {
-    *cap = need * 2;
-    *buf = realloc(*buf, *cap);
-    if (!*buf)
-      die("out of memory");
-  }
-  size_t off;
-  if (n == 1) {
-    off = (size_t)snprintf(*buf, *cap,
-                           "{\"op\":\"screen\",\"id\":%zu,"
-                           "\"record\":",
-                           id);
-    memcpy(*buf + off, r->line[from], r->len[from]);
-    off += r->len[from];
-  } else {
-    off = (size_t)snprintf(*buf, *cap,
-                           "{\"op\":\"screen\",\"id\":%zu,"
-                           "\"records\":[",
-                           id);
+/* The screen requests for every record, `batch` records each, made
+ * before the clock starts: what is measured is the server, not the
+ * clients putting their requests together. */
+struct requests {
+  char *text;    /* all of them, one after the other */
+  size_t *off;   /* where each starts; off[n] is the end */
+  size_t *nrecs; /* records in each */
+  size_t n, records;
+};
+
+static void build_requests(const struct records *r, size_t batch,
+                           struct requests *q) {
+  size_t size = 0;
+  for (size_t i = 0; i < r->count; i++)
+    size += r->len[i] + 1;
+  q->n = (r->count + batch - 1) / batch;
+  size += q->n * 64;
+  q->text = malloc(size);
+  q->off = malloc((q->n + 1) * sizeof *q->off);
+  q->nrecs = malloc(q->n * sizeof *q->nrecs);
+  if (!q->text || !q->off || !q->nrecs)
+    die("out of memory");
+  size_t at = 0;
+  for (size_t k = 0; k < q->n; k++) {
+    size_t from = k * batch,
+           n = r->count - from < batch ? r->count - from : batch;
+    q->off[k] = at;
+    q->nrecs[k] = n;
+    at += (size_t)snprintf(q->text + at, size - at,
+                           "{\"op\":\"screen\",\"id\":%zu,\"%s\":%s", from,
+                           n == 1 ? "record" : "records", n == 1 ? "" : "[");
     for (size_t i = 0; i < n; i++) {
       if (i)
-        (*buf)[off++] = ',';
-      memcpy(*buf + off, r->line[from + i], r->len[from + i]);
-      off += r->len[from + i];
+        q->text[at++] = ',';
+      memcpy(q->text + at, r->line[from + i], r->len[from + i]);
+      at += r->len[from + i];
     }
-    (*buf)[off++] = ']';
+    if (n > 1)
+      q->text[at++] = ']';
+    q->text[at++] = '}';
+    q->text[at++] = '\n';
   }
-  (*buf)[off++] = '}';
-  (*buf)[off++] = '\n';
-  return off;
+  q->off[q->n] = at;
+  q->records = r->count;
+}
+
+static void free_requests(struct requests *q) {
+  free(q->text);
+  free(q->off);
+  free(q->nrecs);
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -377,10 +392,10 @@ static int cmp_double(const void *a, const void *b) {
 
 /* Sends what is left of the request being written; returns whether all
  * of it is gone. */
-static bool send_pending(struct conn *c, const char *data) {
+static bool send_pending(struct conn *c) {
   while (c->out_off < c->out_len) {
     ssize_t n =
-        send(c->fd, data + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
+        send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EAGAIN)
         return false;
@@ -406,14 +421,12 @@ static void watch(int ep, struct conn *c, size_t i, bool add) {
  * elapsed seconds; fills lat (one per request) when given. The clients
  * share one thread and an epoll set, so that the work of the clients
  * themselves takes as little as it can of the cores the server runs on. */
-static double drive(const char *sock, const struct records *r, size_t nconn,
-                    size_t batch, size_t depth, double *lat, size_t *nlat) {
+static double drive(const char *sock, const struct requests *q, size_t nconn,
+                    size_t depth, double *lat, size_t *nlat) {
   struct conn *cs = calloc(nconn, sizeof *cs);
-  char **pending = calloc(nconn, sizeof *pending);
-  size_t *pending_cap = calloc(nconn, sizeof *pending_cap);
   struct epoll_event *ready = calloc(nconn, sizeof *ready);
   int ep = epoll_create1(0);
-  if (!cs || !pending || !pending_cap || !ready || ep < 0)
+  if (!cs || !ready || ep < 0)
     die("out of memory or no epoll: %s", strerror(errno));
   size_t next = 0, acked = 0, requests = 0, failures = 0;
   for (size_t i = 0; i < nconn; i++) {
@@ -424,7 +437,7 @@ static double drive(const char *sock, const struct records *r, size_t nconn,
   /* Every connection starts with its requests; then each answer makes room
    * for the next request on its connection. */
   bool starting = true;
-  while (acked < r->count) {
+  while (acked < q->records) {
     int nready = 0;
     if (starting) {
       for (size_t i = 0; i < nconn; i++)
@@ -478,15 +491,15 @@ static double drive(const char *sock, const struct records *r, size_t nconn,
       }
       /* Finish the request being sent, then queue more while there is
        * room and records left. */
-      bool sent = send_pending(c, pending[i]);
-      while (sent && c->inflight < depth && next < r->count) {
-        size_t n = r->count - next < batch ? r->count - next : batch;
-        c->out_len = build(&pending[i], &pending_cap[i], r, next, n, next);
+      bool sent = send_pending(c);
+      while (sent && c->inflight < depth && next < q->n) {
+        c->out = q->text + q->off[next];
+        c->out_len = q->off[next + 1] - q->off[next];
         c->out_off = 0;
-        c->records[c->inflight] = n;
+        c->records[c->inflight] = q->nrecs[next];
         c->sent_at[c->inflight++] = now_s();
-        next += n;
-        sent = send_pending(c, pending[i]);
+        next++;
+        sent = send_pending(c);
       }
       if (was_sending != !sent)
         watch(ep, c, i, false);
@@ -495,15 +508,11 @@ static double drive(const char *sock, const struct records *r, size_t nconn,
   double elapsed = now_s() - start;
   if (failures)
     fprintf(stderr, "vg_bench_serve: %zu error answers\n", failures);
-  for (size_t i = 0; i < nconn; i++) {
+  for (size_t i = 0; i < nconn; i++)
     conn_close(&cs[i]);
-    free(pending[i]);
-  }
   close(ep);
   free(cs);
   free(ready);
-  free(pending);
-  free(pending_cap);
   return elapsed;
 }
 
@@ -598,8 +607,11 @@ int main(int argc, char **argv) {
     server_start(&s, &o, "single");
   double *lat = malloc(r.count * sizeof *lat);
   size_t nlat = 0;
-  double secs = drive(o.socket ? o.socket : s.sock, &r, o.clients, 1, o.depth,
-                      lat, &nlat);
+  struct requests singles, batches;
+  build_requests(&r, 1, &singles);
+  build_requests(&r, o.batch, &batches);
+  double secs = drive(o.socket ? o.socket : s.sock, &singles, o.clients,
+                      o.depth, lat, &nlat);
   struct server_cpu cpu = {0, 0, 0};
   if (!o.socket) {
     cpu = thread_cpu(s.pid);
@@ -629,7 +641,7 @@ int main(int argc, char **argv) {
   /* 2. Batched requests against `vigia screen FILE`. */
   server_start(&s, &o, "batch");
   size_t bconn = o.clients < 4 ? o.clients : 4;
-  secs = drive(s.sock, &r, bconn, o.batch, 2, NULL, NULL);
+  secs = drive(s.sock, &batches, bconn, 2, NULL, NULL);
   cpu = thread_cpu(s.pid);
   server_stop(&s);
   double batch_rate = (double)r.count / secs;
@@ -695,6 +707,8 @@ out:
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
   if (system(cmd) != 0)
     fprintf(stderr, "vg_bench_serve: could not remove %s\n", tmpdir);
+  free_requests(&singles);
+  free_requests(&batches);
   free(r.text);
   free(r.line);
   free(r.len);
