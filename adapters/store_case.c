@@ -78,12 +78,14 @@ int vg_store_queue(vg_store *store, const struct vg_queue_filter *filter,
                            "confirmed, dismissed)",
                            filter->status);
   /* The index that drives the query: the most selective filter given. */
-  enum stmt_id which = filter->status     ? ST_QUEUE_STATUS
-                       : filter->rule     ? ST_QUEUE_RULE
-                       : filter->route    ? ST_QUEUE_ROUTE
-                       : filter->assignee ? ST_QUEUE_ASSIGNEE
-                       : filter->kind     ? ST_QUEUE_KIND
-                                          : ST_QUEUE_OPEN;
+  enum stmt_id which =
+      filter->status
+          ? strcmp(filter->status, "new") == 0 ? ST_QUEUE_NEW : ST_QUEUE_STATUS
+      : filter->rule     ? ST_QUEUE_RULE
+      : filter->route    ? ST_QUEUE_ROUTE
+      : filter->assignee ? ST_QUEUE_ASSIGNEE
+      : filter->kind     ? ST_QUEUE_KIND
+                         : ST_QUEUE_OPEN;
   sqlite3_stmt *st = vg__store_stmt(store, which);
   if (!st)
     return VG_EIO;

@@ -45,6 +45,7 @@ enum stmt_id {
   ST_OTHER_OPEN_CASE,
   ST_QUEUE_OPEN,
   ST_QUEUE_STATUS,
+  ST_QUEUE_NEW,
   ST_QUEUE_KIND,
   ST_QUEUE_ASSIGNEE,
   ST_QUEUE_RULE,
@@ -133,6 +134,9 @@ struct vg_store {
 };
 
 #define OPEN_STATUSES "('new','in_review','escalated')"
+/* The statuses only a reviewer gives a case: screening opens cases as
+ * `new`, without an assignee. */
+#define REVIEWED_STATUSES "('in_review','escalated','confirmed','dismissed')"
 
 /* Returns the prepared statement id, reset and with its bindings cleared,
  * or NULL with the error in store->errmsg. */

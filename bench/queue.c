@@ -317,6 +317,8 @@ int main(int argc, char **argv) {
       {"--rule RULE-07", {.rule = "RULE-07", .limit = 50}},
       {"--min-score 95", {.min_score = 95, .limit = 50}},
       {"--status escalated", {.status = "escalated", .limit = 50}},
+      {"--status new", {.status = "new", .limit = 50}},
+      {"--status confirmed", {.status = "confirmed", .limit = 50}},
       {"--assignee reviewer3", {.assignee = "reviewer3", .limit = 50}},
       {"--since (last tenth)",
        {.since = (INT64_C(1767225600) + ncases * 9 / 10) * 1000000,

@@ -128,7 +128,7 @@ static int ingest(struct fixture *f, const struct rec *r,
 
 static void test_open_and_migrate(void **state) {
   struct fixture *f = *state;
-  assert_int_equal(raw_count(f, "PRAGMA user_version"), 3);
+  assert_int_equal(raw_count(f, "PRAGMA user_version"), 4);
   assert_int_equal(raw_count(f, "SELECT count(*) FROM sqlite_master WHERE "
                                 "name = 'cases_queue'"),
                    1);
@@ -154,7 +154,7 @@ static void test_open_and_migrate(void **state) {
   assert_int_equal(vg_store_open(f->path, false, &again, err, sizeof err),
                    VG_EINVAL);
   assert_non_null(strstr(err, "99"));
-  raw_sql(f, "PRAGMA user_version = 3");
+  raw_sql(f, "PRAGMA user_version = 4");
   /* Without create, a missing database is not found. */
   char missing[600];
   snprintf(missing, sizeof missing, "%s/nope.db", f->dir);
@@ -176,11 +176,28 @@ static void test_migrate_from_version_1(void **state) {
              "CREATE INDEX records_case ON records (case_id);"
              "CREATE INDEX case_rules_rule ON case_rules (rule, case_id);"
              "DROP TABLE totals_log;"
+             "DROP INDEX cases_status;"
+             "CREATE INDEX cases_status ON cases "
+             "(status, score DESC, created_at, id);"
+             "DROP INDEX cases_assignee;"
+             "CREATE INDEX cases_assignee ON cases "
+             "(assignee, score DESC, created_at, id) WHERE status IN "
+             "('new','in_review','escalated');"
              "PRAGMA user_version = 1;");
   char err[256];
   assert_int_equal(vg_store_open(f->path, false, &f->store, err, sizeof err),
                    0);
-  assert_int_equal(raw_count(f, "PRAGMA user_version"), 3);
+  assert_int_equal(raw_count(f, "PRAGMA user_version"), 4);
+  /* Version 4: a case opened by screening is in neither index. */
+  assert_int_equal(raw_count(f, "SELECT count(*) FROM sqlite_master WHERE "
+                                "name = 'cases_assignee' AND sql LIKE "
+                                "'%assignee IS NOT NULL%'"),
+                   1);
+  assert_int_equal(raw_count(f, "SELECT count(*) FROM cases INDEXED BY "
+                                "cases_status WHERE status IN "
+                                "('in_review','escalated','confirmed',"
+                                "'dismissed')"),
+                   0);
   assert_int_equal(raw_count(f, "SELECT count(*) FROM totals_log"), 0);
   assert_int_equal(raw_count(f, "SELECT count(*) FROM sqlite_master WHERE "
                                 "name = 'case_rules_rule'"),
@@ -818,6 +835,19 @@ static void test_queue_order_and_filters(void **state) {
   assert_int_equal(vg_store_queue(f->store, &filter, false, &q), 0);
   assert_int_equal(json_array_size(q), 1);
   json_decref(q);
+  /* New cases are read from the open queue's index, the others from the
+   * status index: the claimed case moves from one list to the other. */
+  filter = (struct vg_queue_filter){.status = "in_review"};
+  assert_int_equal(vg_store_queue(f->store, &filter, false, &q), 0);
+  assert_int_equal(json_array_size(q), 1);
+  assert_int_equal(
+      json_integer_value(json_object_get(json_array_get(q, 0), "case_id")),
+      ids[1]);
+  json_decref(q);
+  filter = (struct vg_queue_filter){.status = "new"};
+  assert_int_equal(vg_store_queue(f->store, &filter, false, &q), 0);
+  assert_int_equal(json_array_size(q), 3);
+  json_decref(q);
   assert_int_equal(
       vg_store_case_act(f->store, ids[1], VG_ACT_CONFIRM, "alice", "ok", NULL),
       0);
@@ -1297,12 +1327,12 @@ static void test_batch_atomic(void **state) {
 }
 
 /* Each batch logs its totals as one row; the log is folded into the
- * tables every 128 rows and whenever the totals are read, and the totals
+ * tables every 1024 rows and whenever the totals are read, and the totals
  * come out the same. */
 static void test_totals_log_folds(void **state) {
   struct fixture *f = *state;
   struct vg_ingest_outcome o;
-  for (int i = 0; i < 300; i++) {
+  for (int i = 0; i < 2100; i++) {
     char id[16];
     snprintf(id, sizeof id, "r%d", i);
     struct rec r = {.id = id, .score = i % 3 ? 0 : 10, .rules = {"R1"}};
@@ -1312,12 +1342,12 @@ static void test_totals_log_folds(void **state) {
     assert_int_equal(ingest(f, &r, &o), 0);
     assert_int_equal(vg_store_batch_commit(f->store), 0);
   }
-  /* Folded at rows 128 and 256: 44 wait. */
-  assert_int_equal(raw_count(f, "SELECT count(*) FROM totals_log"), 44);
-  assert_int_equal(raw_count(f, "SELECT screened FROM kind_totals"), 256);
-  assert_int_equal(kind_stat(f, "travel", "screened"), 300);
-  assert_int_equal(kind_stat(f, "travel", "flagged"), 100);
-  assert_int_equal(stat_of(f, "rules", "rule", "R1", "hits"), 100);
+  /* Folded at rows 1024 and 2048: 52 wait. */
+  assert_int_equal(raw_count(f, "SELECT count(*) FROM totals_log"), 52);
+  assert_int_equal(raw_count(f, "SELECT screened FROM kind_totals"), 2048);
+  assert_int_equal(kind_stat(f, "travel", "screened"), 2100);
+  assert_int_equal(kind_stat(f, "travel", "flagged"), 700);
+  assert_int_equal(stat_of(f, "rules", "rule", "R1", "hits"), 700);
   assert_int_equal(raw_count(f, "SELECT count(*) FROM totals_log"), 0);
 }
 
