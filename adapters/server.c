@@ -269,15 +269,22 @@ static void finish_input(struct vg__conn *c, const char *reason) {
 
 /* ---------------------------------------------------------------- writes */
 
-static void on_write(uv_write_t *req, int status) {
-  struct write_req *wr = req->data;
-  struct vg__conn *c = wr->conn;
-  for (struct vg__reply *r = wr->replies, *next; r; r = next) {
+/* Frees answers taken from the connection's order (written, or never to
+ * be) and the bytes they held. */
+static void release_answers(struct vg__conn *c, struct vg__reply *replies,
+                            size_t bytes, size_t event_bytes) {
+  for (struct vg__reply *r = replies, *next; r; r = next) {
     next = r->next;
     reply_free(r);
   }
-  c->held -= wr->bytes;
-  c->backlog -= wr->event_bytes;
+  c->held -= bytes;
+  c->backlog -= event_bytes;
+}
+
+static void on_write(uv_write_t *req, int status) {
+  struct write_req *wr = req->data;
+  struct vg__conn *c = wr->conn;
+  release_answers(c, wr->replies, wr->bytes, wr->event_bytes);
   c->writing--;
   free(wr);
   if (c->closing)
@@ -312,12 +319,7 @@ static bool queue_write(struct vg__conn *c, struct vg__reply *replies,
                         size_t event_bytes, size_t done) {
   struct write_req *wr = calloc(1, sizeof *wr);
   if (!wr) {
-    for (struct vg__reply *r = replies, *next; r; r = next) {
-      next = r->next;
-      reply_free(r);
-    }
-    c->held -= bytes;
-    c->backlog -= event_bytes;
+    release_answers(c, replies, bytes, event_bytes);
     close_conn(c, "out of memory");
     return false;
   }
@@ -341,12 +343,7 @@ static bool queue_write(struct vg__conn *c, struct vg__reply *replies,
   if (rc != 0) {
     /* Not queued: undo and drop the connection. */
     c->writing--;
-    for (struct vg__reply *r = replies, *next; r; r = next) {
-      next = r->next;
-      reply_free(r);
-    }
-    c->held -= bytes;
-    c->backlog -= event_bytes;
+    release_answers(c, replies, bytes, event_bytes);
     free(wr);
     close_conn(c, uv_strerror(rc));
     return false;
@@ -378,7 +375,8 @@ static bool flush(struct vg__conn *c) {
         event_bytes += r->len;
       last = r;
     }
-    /* Only when nothing is queued, or the order of bytes would change. */
+    /* At once only when nothing is queued: these bytes must not overtake
+     * queued ones. */
     int done =
         c->writing ? UV_EAGAIN : uv_try_write(&c->h.stream, bufs, (unsigned)n);
     if (done < 0 && done != UV_EAGAIN) {
@@ -387,12 +385,7 @@ static bool flush(struct vg__conn *c) {
     }
     struct vg__reply *replies = take_answers(c, last, n);
     if (done > 0 && (size_t)done == bytes) {
-      for (struct vg__reply *r = replies, *next; r; r = next) {
-        next = r->next;
-        reply_free(r);
-      }
-      c->held -= bytes;
-      c->backlog -= event_bytes;
+      release_answers(c, replies, bytes, event_bytes);
       c->progress_ms = uv_now(&c->srv->loop);
       written = true;
       continue;

@@ -781,8 +781,8 @@ static const uchar *skip_string(const uchar *p, const uchar *end,
       return end;
     if (*q == '"')
       return q + 1;
-    /* An escape: the byte after the backslash is never the string's end
-     * (the four hex digits of \uXXXX need no care either). */
+    /* An escape: neither the byte after the backslash nor the hex digits
+     * of a \u escape can end the string. */
     *escaped = 1;
     q += 2;
   }
