@@ -553,7 +553,8 @@ int main(int argc, char **argv) {
     const char *a = argv[i];
     if (i + 1 >= argc)
       die("usage: vg_bench_serve [--vigia PATH] [--rules DIR] [--records "
-          "FILE] [--count N] [--clients N] [--batch N] [--idle N]");
+          "FILE] [--count N] [--clients N] [--depth N] [--batch N] "
+          "[--idle N] [--socket PATH]");
     const char *v = argv[++i];
     if (!strcmp(a, "--vigia"))
       o.vigia = v;
