@@ -665,20 +665,15 @@ static void trav_keep_raw(struct px_source *s) {
     t->raw[t->raw_len++] = s->sp.term;
 }
 
-static int tput(struct px_source *s, const struct segment *sg, uint32_t e,
-                uint32_t c, struct str *out) {
+/* Copies component c of element e into pool (the traveller's or the
+ * message's). */
+static int comp_put(struct px_source *s, struct pool *pool,
+                    const struct segment *sg, uint32_t e, uint32_t c,
+                    struct str *out) {
   const char *p;
   size_t n;
   comp_get(sg, e, c, &p, &n);
-  return pool_put(&s->trav.pool, p, n, s->latin1, out);
-}
-
-static int mput(struct px_source *s, const struct segment *sg, uint32_t e,
-                uint32_t c, struct str *out) {
-  const char *p;
-  size_t n;
-  comp_get(sg, e, c, &p, &n);
-  return pool_put(&s->msg.pool, p, n, s->latin1, out);
+  return pool_put(pool, p, n, s->latin1, out);
 }
 
 /* Joins the non-empty components [c0, c1) of element e with sep. */
@@ -832,7 +827,7 @@ static int trav_segment(struct px_source *s, const struct segment *sg) {
   uint32_t q1 = qual(sg, 1, 0);
   if (sg->code == TAG3("ATT")) {
     if (q1 == Q("2"))
-      return tput(s, sg, 3, 0, &t->sex);
+      return comp_put(s, &s->trav.pool, sg, 3, 0, &t->sex);
     return VG_OK;
   }
   if (sg->code == TAG3("DTM")) {
@@ -852,11 +847,11 @@ static int trav_segment(struct px_source *s, const struct segment *sg) {
     size_t qn;
     comp_get(sg, 1, 0, &q, &qn);
     if (q1 == Q("178"))
-      return tput(s, sg, 2, 0, &t->embark);
+      return comp_put(s, &s->trav.pool, sg, 2, 0, &t->embark);
     if (q1 == Q("179"))
-      return tput(s, sg, 2, 0, &t->debark);
+      return comp_put(s, &s->trav.pool, sg, 2, 0, &t->debark);
     if (q1 == Q("174"))
-      return tput(s, sg, 2, 0, &t->residence);
+      return comp_put(s, &s->trav.pool, sg, 2, 0, &t->residence);
     if (q1 == Q("180")) {
       /* A code (LOC+180+USA), free text (LOC+180+:::Hartford USA) or
        * both; free text in the related places counts too. */
@@ -867,14 +862,15 @@ static int trav_segment(struct px_source *s, const struct segment *sg) {
         comp_get(sg, 3, 3, &name, &nn);
       if (nn)
         return pool_put(&t->pool, name, nn, s->latin1, &t->birth_place);
-      return tput(s, sg, 2, 0, &t->birth_place);
+      return comp_put(s, &s->trav.pool, sg, 2, 0, &t->birth_place);
     }
     if (q1 == Q("91")) {
       if (t->ndocs == 0)
         return warn_place(s,
                           "LOC+91 (document issuing country) comes before any "
                           "DOC in this traveller group; ignored");
-      return tput(s, sg, 2, 0, &t->docs[t->ndocs - 1].issuing);
+      return comp_put(s, &s->trav.pool, sg, 2, 0,
+                      &t->docs[t->ndocs - 1].issuing);
     }
     if ((q1 == Q("125") || q1 == Q("87") || q1 == Q("92")) &&
         !s->msg.flight_late_warned) /* else part of the late TDT */
@@ -887,16 +883,16 @@ static int trav_segment(struct px_source *s, const struct segment *sg) {
   }
   if (sg->code == TAG3("NAT")) {
     if (q1 == Q("2"))
-      return tput(s, sg, 2, 0, &t->nationality);
+      return comp_put(s, &s->trav.pool, sg, 2, 0, &t->nationality);
     return VG_OK;
   }
   if (sg->code == TAG3("RFF")) {
     if (q1 == Q("AVF"))
-      return tput(s, sg, 1, 1, &t->booking);
+      return comp_put(s, &s->trav.pool, sg, 1, 1, &t->booking);
     if (q1 == Q("SEA"))
-      return tput(s, sg, 1, 1, &t->seat);
+      return comp_put(s, &s->trav.pool, sg, 1, 1, &t->seat);
     if (q1 == Q("ABO"))
-      return tput(s, sg, 1, 1, &t->pax_ref);
+      return comp_put(s, &s->trav.pool, sg, 1, 1, &t->pax_ref);
     return VG_OK;
   }
   if (sg->code == TAG3("DOC")) {
@@ -904,9 +900,9 @@ static int trav_segment(struct px_source *s, const struct segment *sg) {
       return VG_ENOMEM;
     struct doc *d = &t->docs[t->ndocs++];
     memset(d, 0, sizeof *d);
-    int rc = tput(s, sg, 1, 0, &d->type);
+    int rc = comp_put(s, &s->trav.pool, sg, 1, 0, &d->type);
     if (rc == VG_OK)
-      rc = tput(s, sg, 2, 0, &d->number);
+      rc = comp_put(s, &s->trav.pool, sg, 2, 0, &d->number);
     return rc;
   }
   return VG_OK; /* FTX, MEA, GEI, EMP, COM, ...: nothing we keep */
@@ -979,9 +975,9 @@ static int flight_segment(struct px_source *s, const struct segment *sg) {
       return VG_ENOMEM;
     struct leg *leg = &m->legs[m->nlegs++];
     memset(leg, 0, sizeof *leg);
-    int rc = mput(s, sg, 2, 0, &leg->number);
+    int rc = comp_put(s, &s->msg.pool, sg, 2, 0, &leg->number);
     if (rc == VG_OK)
-      rc = mput(s, sg, 5, 0, &leg->carrier);
+      rc = comp_put(s, &s->msg.pool, sg, 5, 0, &leg->carrier);
     const char *num;
     size_t nn;
     comp_get(sg, 2, 0, &num, &nn);
@@ -1005,7 +1001,7 @@ static int flight_segment(struct px_source *s, const struct segment *sg) {
     st->leg = m->nlegs - 1;
     st->qual = place;
     m->legs[m->nlegs - 1].nstops++;
-    return mput(s, sg, 2, 0, &st->port);
+    return comp_put(s, &s->msg.pool, sg, 2, 0, &st->port);
   }
   if (sg->code == TAG3("DTM")) {
     uint32_t q = qual(sg, 1, 0);
@@ -1415,7 +1411,7 @@ static int open_traveller(struct px_source *s, enum role role) {
     m->crew++;
   t->ordinal = m->passengers + m->crew;
   const struct segment *sg = &s->seg;
-  int rc = tput(s, sg, 4, 0, &t->surname);
+  int rc = comp_put(s, &s->trav.pool, sg, 4, 0, &t->surname);
   if (rc == VG_OK)
     rc = tjoin(s, sg, 4, 1, 8, " ", &t->given);
   if (rc == VG_OK) {
@@ -1776,7 +1772,7 @@ static int dispatch(struct px_source *s, const struct segment *sg) {
                                                             : NULL;
     if (list)
       return pool_put(&m->pool, list, strlen(list), false, &m->list);
-    return mput(s, sg, 1, 0, &m->list);
+    return comp_put(s, &s->msg.pool, sg, 1, 0, &m->list);
   }
   if (t->open)
     return trav_segment(s, sg);
